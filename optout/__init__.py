@@ -1,0 +1,1 @@
+"""Removal requests: ownership verification, the request state machine, owner pages."""

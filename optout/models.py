@@ -1,0 +1,82 @@
+"""Removal requests, the subjects they name, and the history of their status."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from optout.enums import RequestStatus
+from registry.enums import ExclusionKind
+
+
+class RemovalRequest(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(
+        max_length=32, choices=RequestStatus.choices, default=RequestStatus.PENDING_VERIFICATION
+    )
+    contact_email = models.EmailField()
+    reason = models.TextField(blank=True)
+    # The owner's secret link carries a token; only its SHA-256 is stored.
+    status_token_hash = models.CharField(max_length=64, editable=False)
+    # Published by the owner in the repository, so it is not a secret once used.
+    verification_token = models.CharField(max_length=64, unique=True, editable=False)
+    # Registry log size right after this request's exclusions were written: any dataset
+    # version built at a checkpoint at least this large has applied the request.
+    applied_from_log_size = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Request {self.public_id} ({self.get_status_display()})"
+
+    @property
+    def cause(self) -> str:
+        """The opaque reference the registry keeps for exclusions this request caused."""
+        return f"optout.request:{self.public_id}"
+
+
+class RequestSubject(models.Model):
+    request = models.ForeignKey(RemovalRequest, on_delete=models.CASCADE, related_name="subjects")
+    kind = models.CharField(max_length=16, choices=ExclusionKind.choices)
+    subject = models.CharField(max_length=512)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "subject"], name="optout_subject_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class RequestEvent(models.Model):
+    """One status change. The history of a request, and the queue notifications read."""
+
+    request = models.ForeignKey(RemovalRequest, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=150, help_text="owner, system or a username")
+    from_status = models.CharField(max_length=32, choices=RequestStatus.choices, blank=True)
+    to_status = models.CharField(max_length=32, choices=RequestStatus.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="optout_event_unnotified", condition=Q(notified_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"

@@ -1,0 +1,15 @@
+"""Signals from lower layers that change requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from governance.signals import version_published
+from optout.services import requests_mark_applied
+
+
+@receiver(version_published)
+def mark_requests_applied(sender: Any, *, log_size: int, version_label: str, **kwargs: Any) -> None:
+    requests_mark_applied(up_to_log_size=log_size, version_label=version_label)

@@ -1,0 +1,42 @@
+"""Celery tasks for requests: thin wrappers that take ids and call services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from optout.models import RequestEvent
+from optout.notifications import send_event_email
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def notify_event(*, event_id: int) -> None:
+    # Claim the event with a conditional UPDATE so two workers never both send it.
+    claimed = RequestEvent.objects.filter(id=event_id, notified_at=None).update(
+        notified_at=timezone.now()
+    )
+    if claimed != 1:
+        return
+    event = RequestEvent.objects.select_related("request").get(id=event_id)
+    try:
+        send_event_email(event)
+    except Exception:
+        RequestEvent.objects.filter(id=event_id).update(notified_at=None)  # let a retry send it
+        raise
+
+
+@shared_task
+def notify_sweep() -> int:
+    """Re-queue notifications whose task was lost (the outbox sweeper for events)."""
+    stale = timezone.now() - timedelta(minutes=2)
+    ids = list(
+        RequestEvent.objects.filter(notified_at=None, created_at__lt=stale).values_list(
+            "id", flat=True
+        )[:500]
+    )
+    for event_id in ids:
+        transaction.on_commit(lambda event_id=event_id: notify_event.delay(event_id=event_id))
+    return len(ids)

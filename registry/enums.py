@@ -1,0 +1,11 @@
+from django.db import models
+
+
+class ExclusionKind(models.TextChoices):
+    REPOSITORY = "repository", "Repository"
+    NAMESPACE = "namespace", "Namespace"
+
+
+class LogAction(models.TextChoices):
+    ADD = "add", "Add"
+    REMOVE = "remove", "Remove"

@@ -1,0 +1,183 @@
+"""Suite-wide fixtures: which real services are here, and a real Celery worker.
+
+- With DATABASE_URL on PostgreSQL and REDIS_URL set, tests marked ``worker`` run their
+  tasks through a separate ``celery worker`` process consuming from Redis.
+- Without them they are skipped with a visible reason, except under ``CI=true``, where a
+  missing service fails the whole run at start-up instead.
+- Every other test runs tasks in-process (``task_always_eager``), so nothing is left
+  queued in Redis for a worker that will never come.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from governance.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _missing_services() -> list[str]:
+    missing = []
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing.append("PostgreSQL (set DATABASE_URL=postgres://…)")
+    if not settings.REDIS_URL:
+        missing.append("Redis (set REDIS_URL=redis://…)")
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            missing.append(f"Redis at {settings.REDIS_URL} ({exc})")
+    return missing
+
+
+MISSING_SERVICES = _missing_services()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") == "true" and MISSING_SERVICES:
+        raise pytest.UsageError(
+            "CI=true requires the real services, but these are missing: "
+            + "; ".join(MISSING_SERVICES)
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    worker = (
+        "real Celery worker" if not MISSING_SERVICES else "skipped: " + "; ".join(MISSING_SERVICES)
+    )
+    return f"database: {engine}; worker tests: {worker}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not MISSING_SERVICES:
+        return
+    skip = pytest.mark.skip(reason="needs " + " and ".join(MISSING_SERVICES))
+    for item in items:
+        if "worker" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path: Path) -> None:
+    """Each test writes dataset versions and keys under its own temporary folder."""
+    settings.DATASET_STORAGE_ROOT = str(tmp_path / "datasets")
+    settings.LOG_SIGNING_KEY_FILE = tmp_path / "log-signing.key"
+    settings.VAR_DIR = tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks_unless_worker(request: pytest.FixtureRequest) -> Iterator[None]:
+    eager = "worker" not in request.keywords
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def _database_url_for_worker() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+
+
+class WorkerProcess:
+    def __init__(self, process: subprocess.Popen, queue: str, storage_root: Path) -> None:
+        self.process = process
+        self.queue = queue
+        self.storage_root = storage_root
+        self.output: list[str] = []
+
+    def log(self) -> str:
+        return "".join(self.output)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[WorkerProcess]:
+    """A ``celery worker`` process on the test database, consuming a queue of its own."""
+    if MISSING_SERVICES:
+        pytest.skip("needs " + " and ".join(MISSING_SERVICES))
+    queue = f"tests-{uuid.uuid4().hex[:12]}"
+    storage_root = tmp_path_factory.mktemp("worker-datasets")
+    with django_db_blocker.unblock():
+        database_url = _database_url_for_worker()
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": database_url,
+        "CELERY_QUEUE": queue,
+        "DATASET_STORAGE_ROOT": str(storage_root),
+        "LOG_SIGNING_KEY_FILE": str(tmp_path_factory.mktemp("worker-key") / "log-signing.key"),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "governance",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    worker = WorkerProcess(process, queue, storage_root)
+    ready = threading.Event()
+
+    def pump() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            worker.output.append(line)
+            if " ready." in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + 60
+    while not ready.is_set() and process.poll() is None and time.monotonic() < deadline:
+        ready.wait(0.2)
+    if not ready.is_set():
+        process.kill()
+        pytest.fail(f"The Celery worker did not start:\n{worker.log()}")
+
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    celery_app.amqp.__dict__.pop("queues", None)  # rebuilt from the new default queue
+    try:
+        yield worker
+    finally:
+        celery_app.conf.task_default_queue = previous_queue
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,0 +1,30 @@
+"""Small builders shared by tests: real objects made through the real services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from governance.demo_data import ShardSpec, generate_shards
+from governance.models import Dataset
+from optout.enums import RequestStatus
+from optout.models import RemovalRequest
+from optout.services import request_submit, request_transition
+
+
+def make_dataset(folder: Path, *, name: str = "demo", spec: ShardSpec | None = None) -> Dataset:
+    source = folder / "source"
+    generate_shards(source, spec or ShardSpec(shards=3, rows_per_shard=200, owners=20))
+    return Dataset.objects.create(name=name, source_uri=str(source), output_uri=str(folder / "out"))
+
+
+def make_request(lines: list[str], *, email: str = "owner@example.org") -> RemovalRequest:
+    result = request_submit(lines=lines, contact_email=email, reason="test")
+    assert result.request is not None, result.errors
+    return result.request
+
+
+def approve(request: RemovalRequest) -> RemovalRequest:
+    request_transition(request_id=request.id, to_status=RequestStatus.VERIFIED, actor_label="test")
+    return request_transition(
+        request_id=request.id, to_status=RequestStatus.APPROVED, actor_label="test"
+    )

@@ -1,0 +1,33 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from governance.models import DatasetVersion
+from optout.models import RemovalRequest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_seeding_twice_keeps_one_of_everything(capsys, settings) -> None:
+    settings.DEBUG = True  # the demo is for the development site only
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+    assert RemovalRequest.objects.count() == 5
+    assert sorted(RemovalRequest.objects.values_list("status", flat=True)) == [
+        "applied",
+        "pending_verification",
+        "rejected",
+        "verified",
+        "withdrawn",
+    ]
+    assert DatasetVersion.objects.filter(status="published").count() == 1
+    credentials = [line for line in first.splitlines() if "Maintainer login" in line]
+    assert credentials and credentials[0] in second
+
+
+def test_seeding_refuses_a_production_site(settings) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="embedded development site"):
+        call_command("seed_demo")
+    assert not RemovalRequest.objects.exists()

@@ -1,0 +1,81 @@
+"""Configuration comes from the environment and a bad value stops start-up, naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _setup(**env: str) -> subprocess.CompletedProcess:
+    return _run(
+        ["-c", "import django; django.setup()"], DJANGO_SETTINGS_MODULE="governance.settings", **env
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "nosuchdb://x"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("EMAIL_PORT", "twenty-five"),
+        ("CELERY_TASK_TIME_LIMIT", "5"),
+    ],
+)
+def test_a_bad_value_stops_startup_naming_the_variable(variable: str, value: str) -> None:
+    result = _setup(**{"DEBUG": "true", variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr.splitlines()[-1]
+
+
+def test_it_refuses_to_start_without_secret_key_when_debug_is_off(tmp_path: Path) -> None:
+    result = _setup(DEBUG="false", LOG_SIGNING_KEY_FILE=str(tmp_path / "k"))
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_requires_the_signing_key_file_in_production() -> None:
+    result = _setup(DEBUG="false", SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "LOG_SIGNING_KEY_FILE must be set" in result.stderr
+
+
+def test_visibility_timeout_must_exceed_the_hard_time_limit() -> None:
+    result = _setup(DEBUG="true", CELERY_TASK_TIME_LIMIT="600", CELERY_VISIBILITY_TIMEOUT="600")
+    assert result.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT=600 must be above CELERY_TASK_TIME_LIMIT=600" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
+    key = tmp_path / "log-signing.key"
+    made = _run(["manage.py", "generate_signing_key", str(key)], DEBUG="true")
+    assert made.returncode == 0, made.stderr
+    result = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG="false",
+        SECRET_KEY="a-production-secret-key-that-is-long-and-random-enough-5f1c9e0b7d2a",
+        ALLOWED_HOSTS="optout.example.org",
+        LOG_SIGNING_KEY_FILE=str(key),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,70 @@
+import pytest
+from django.core import mail
+
+from optout.enums import RequestStatus
+from optout.models import RequestEvent
+from optout.services import TransitionError, request_submit, request_transition
+from registry.models import Exclusion
+from tests.factories import approve, make_request
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_submission_with_a_bad_line_creates_nothing_and_names_the_line() -> None:
+    result = request_submit(
+        lines=["octocat/hello", "evil.example/x/y"], contact_email="a@example.org"
+    )
+    assert result.request is None
+    assert list(result.errors) == [2]
+    assert "not a supported host" in result.errors[2]
+
+
+def test_a_submission_records_its_first_event_and_canonical_subjects() -> None:
+    request = make_request(["https://github.com/Octo/Hello.git", "octo/hello"])
+    assert list(request.subjects.values_list("subject", flat=True)) == ["github.com/octo/hello"]
+    assert list(request.events.values_list("to_status", flat=True)) == ["pending_verification"]
+
+
+def test_approval_writes_the_exclusion_and_an_event(django_capture_on_commit_callbacks) -> None:
+    request = make_request(["octo/hello"])
+    with django_capture_on_commit_callbacks(execute=True):
+        approve(request)
+    assert Exclusion.objects.get(active=True).subject == "github.com/octo/hello"
+    assert list(request.events.values_list("from_status", "to_status")) == [
+        ("", "pending_verification"),
+        ("pending_verification", "verified"),
+        ("verified", "approved"),
+    ]
+    assert [m.subject for m in mail.outbox] == [
+        "Your opt-out request is now verified",
+        "Your opt-out request is now approved",
+    ]
+    assert mail.outbox[1].alternatives[0][1] == "text/html"
+    assert (
+        RequestEvent.objects.filter(notified_at=None)
+        .exclude(to_status="pending_verification")
+        .count()
+        == 0
+    )
+
+
+def test_a_pending_request_cannot_be_approved_without_verification() -> None:
+    request = make_request(["octo/hello"])
+    with pytest.raises(TransitionError, match="pending verification cannot become approved"):
+        request_transition(request_id=request.id, to_status=RequestStatus.APPROVED)
+    assert not Exclusion.objects.exists()
+
+
+def test_withdrawing_an_approved_request_removes_its_exclusion() -> None:
+    request = approve(make_request(["octo/hello"]))
+    request_transition(
+        request_id=request.id, to_status=RequestStatus.WITHDRAWN, reason="opt back in"
+    )
+    assert not Exclusion.objects.filter(active=True).exists()
+
+
+def test_auto_approval_approves_on_verification(settings) -> None:
+    settings.OPTOUT_AUTO_APPROVE = True
+    request = make_request(["octo/hello"])
+    request = request_transition(request_id=request.id, to_status=RequestStatus.VERIFIED)
+    assert request.status == RequestStatus.APPROVED
