@@ -23,6 +23,7 @@ import pytest
 from django.conf import settings
 
 from governance.celery import app as celery_app
+from registry.signing import write_new_signing_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +77,7 @@ def _isolated_storage(settings, tmp_path: Path) -> None:
     """Each test writes dataset versions and keys under its own temporary folder."""
     settings.DATASET_STORAGE_ROOT = str(tmp_path / "datasets")
     settings.LOG_SIGNING_KEY_FILE = tmp_path / "log-signing.key"
+    write_new_signing_key(settings.LOG_SIGNING_KEY_FILE)  # DEBUG is off in tests: no auto-key
     settings.VAR_DIR = tmp_path
 
 
