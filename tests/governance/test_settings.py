@@ -66,7 +66,7 @@ def test_visibility_timeout_must_exceed_the_hard_time_limit() -> None:
 
 
 def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
-    key = tmp_path / "log-signing.key"
+    key = tmp_path / "production-signing.key"
     made = _run(["manage.py", "generate_signing_key", str(key)], DEBUG="true")
     assert made.returncode == 0, made.stderr
     result = _run(
