@@ -159,6 +159,11 @@ if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
         f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}."
     )
 
+# Periodic jobs, run by exactly one `celery beat`. Each area adds its own entries.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "optout-notify-sweep": {"task": "optout.tasks.notify_sweep", "schedule": 120.0},
+}
+
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
