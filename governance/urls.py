@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from governance import views
 
+admin.site.site_header = "Opt-out portal administration"
+admin.site.site_title = "Opt-out portal"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
