@@ -11,14 +11,19 @@ import pytest
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+@pytest.fixture
+def browser(monkeypatch) -> Iterator[object]:
+    """A fresh Chromium per test: Playwright's event loop lives only as long as the test."""
     if not os.path.exists(CHROMIUM):
         message = "Debian's chromium is not installed (apt-get install chromium)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -38,10 +43,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, monkeypatch) -> Iterator[object]:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # between browser steps are still plain synchronous code. Only for this test's duration.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(browser) -> Iterator[object]:
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
