@@ -6,6 +6,7 @@ API, admin actions, commands and tasks all call it.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from optout.enums import ALLOWED_TRANSITIONS, EXCLUDING_STATUSES, LineOutcome, RequestStatus
+from optout.links import status_token_for
 from optout.models import RemovalRequest, RequestEvent, RequestSubject
 from optout.selectors import active_exclusion_covering, subject_open_for_email
-from optout.tokens import hash_token, new_status_token, new_verification_token
+from optout.tokens import hash_token, new_verification_token
 from registry import services as registry_services
 from registry.enums import ExclusionKind
 from registry.identifiers import Identifier, IdentifierError, parse_identifier
@@ -123,9 +125,11 @@ def request_submit(*, lines: list[str], contact_email: str, reason: str = "") ->
     if not accepted:
         return SubmissionResult(None, None, lines=results)
 
-    status_token = new_status_token()
+    public_id = uuid.uuid4()
+    status_token = status_token_for(public_id)
     with transaction.atomic():
         request = RemovalRequest.objects.create(
+            public_id=public_id,
             contact_email=contact_email,
             reason=reason,
             status_token_hash=hash_token(status_token),

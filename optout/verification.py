@@ -42,6 +42,14 @@ class VerificationRefused(Exception):
     """Verification cannot run now (wrong state, expired, too many attempts)."""
 
 
+class VerificationThrottled(VerificationRefused):
+    """Too many checks of this request in the last hour."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass
 class Proof:
     succeeded: bool
@@ -167,9 +175,10 @@ def _start_run(request_id: int) -> tuple[VerificationRun, list[RequestSubject], 
         )
         if len(recent) >= settings.OPTOUT_VERIFICATIONS_PER_HOUR:
             retry_at = min(recent) + timedelta(hours=1)
-            raise VerificationRefused(
+            raise VerificationThrottled(
                 f"This request was checked {len(recent)} times in the last hour, the most "
-                f"allowed. Try again after {retry_at:%H:%M} UTC."
+                f"allowed. Try again after {retry_at:%H:%M} UTC.",
+                max(1, int((retry_at - now).total_seconds())),
             )
         run = VerificationRun.objects.create(request=request)
         subjects = list(request.subjects.filter(verified_at=None).order_by("id"))
