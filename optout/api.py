@@ -190,7 +190,7 @@ class RequestCreateView(APIView):
             "status_token": result.status_token,
             "verification_token": created.verification_token if created else None,
             "expires_at": created.expires_at if created else None,
-            "lines": RequestLineSerializer(result.lines, many=True).data,
+            "lines": result.lines,
         }
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(self.RequestCreateOutputSerializer(body).data, status=code)
