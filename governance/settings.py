@@ -213,3 +213,27 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Removal requests (optout) ----------------------------------------------------------
+# Unverified requests expire, and their tokens with them, after this many days.
+OPTOUT_TOKEN_TTL_DAYS = env_int("OPTOUT_TOKEN_TTL_DAYS", 14, minimum=1)
+# Submissions per hour from one IP address and to one contact e-mail.
+OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP = env_int("OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP", 20, minimum=1)
+OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL = env_int(
+    "OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL", 5, minimum=1
+)
+# "Check now" runs per hour for one request (each run contacts the forges).
+OPTOUT_VERIFICATIONS_PER_HOUR = env_int("OPTOUT_VERIFICATIONS_PER_HOUR", 10, minimum=1)
+# Outbound fetches to forges: whole-fetch time limit and the most bytes read.
+OPTOUT_OUTBOUND_TIMEOUT_SECONDS = env_int("OPTOUT_OUTBOUND_TIMEOUT_SECONDS", 15, minimum=1)
+OPTOUT_OUTBOUND_MAX_BYTES = env_int("OPTOUT_OUTBOUND_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
+# Only the tests turn this on: plain http to loopback forges they start themselves.
+OPTOUT_OUTBOUND_ALLOW_LOOPBACK = env_bool("OPTOUT_OUTBOUND_ALLOW_LOOPBACK", False)
+# Forges beyond the four defaults (registry/forges.py): a list of registry.forges.Forge.
+REGISTRY_EXTRA_FORGES: list = []
+# main defines CELERY_BEAT_SCHEDULE next to the Celery settings; keep its entries.
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE["optout-expire-unverified"] = {
+    "task": "optout.tasks.expire_unverified",
+    "schedule": 15 * 60.0,
+}

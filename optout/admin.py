@@ -3,15 +3,40 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from optout.enums import RequestStatus
-from optout.models import RemovalRequest, RequestEvent, RequestSubject
+from optout.models import RemovalRequest, RequestEvent, RequestSubject, VerificationAttempt
 from optout.services import TransitionError, request_transition
 
 
 class RequestSubjectInline(admin.TabularInline):
     model = RequestSubject
     extra = 0
-    readonly_fields = ["kind", "subject"]
+    readonly_fields = ["kind", "subject", "verified_at", "verified_by"]
     can_delete = False
+
+
+@admin.register(VerificationAttempt)
+class VerificationAttemptAdmin(admin.ModelAdmin):
+    """The evidence behind every verification, read-only."""
+
+    list_display = ["checked_at", "subject", "method", "succeeded", "duration_ms"]
+    list_filter = ["method", "succeeded"]
+    search_fields = ["subject__subject", "run__request__public_id"]
+    readonly_fields = [
+        "run",
+        "subject",
+        "method",
+        "succeeded",
+        "message",
+        "evidence",
+        "checked_at",
+        "duration_ms",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class RequestEventInline(admin.TabularInline):
@@ -72,6 +97,7 @@ class RemovalRequestAdmin(admin.ModelAdmin):
         "public_id",
         "status",
         "verification_token",
+        "expires_at",
         "applied_from_log_size",
         "created_at",
         "updated_at",

@@ -35,3 +35,19 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     RequestStatus.WITHDRAWN: frozenset(),
     RequestStatus.EXPIRED: frozenset(),
 }
+
+
+class VerificationMethod(models.TextChoices):
+    REPOSITORY_FILE = "repository_file", "File .dataset-optout in the repository"
+    NAMESPACE_REPOSITORY = "namespace_repository", "Proof repository in the namespace"
+    FORGE_SIGNIN = "forge_signin", "Signed in with the forge"
+
+
+class LineOutcome(models.TextChoices):
+    """What became of one line of a submission."""
+
+    ACCEPTED = "accepted", "Accepted"
+    INVALID = "invalid", "Invalid"
+    DUPLICATE = "duplicate", "Repeats an earlier line"
+    ALREADY_EXCLUDED = "already_excluded", "Already excluded"
+    ALREADY_REQUESTED = "already_requested", "Already in an open request from this address"

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from optout.enums import RequestStatus
+from optout.enums import RequestStatus, VerificationMethod
 from registry.enums import ExclusionKind
 
 
@@ -26,6 +26,8 @@ class RemovalRequest(models.Model):
     # Registry log size right after this request's exclusions were written: any dataset
     # version built at a checkpoint at least this large has applied the request.
     applied_from_log_size = models.PositiveBigIntegerField(null=True, blank=True)
+    # An unverified request expires then (OPTOUT_TOKEN_TTL_DAYS after submission).
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -46,11 +48,14 @@ class RequestSubject(models.Model):
     request = models.ForeignKey(RemovalRequest, on_delete=models.CASCADE, related_name="subjects")
     kind = models.CharField(max_length=16, choices=ExclusionKind.choices)
     subject = models.CharField(max_length=512)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.CharField(max_length=32, choices=VerificationMethod.choices, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["request", "subject"], name="optout_subject_once")
         ]
+        indexes = [models.Index(fields=["subject"])]
 
     def __str__(self) -> str:
         return self.subject
@@ -80,3 +85,39 @@ class RequestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class VerificationRun(models.Model):
+    """One "check now" by the owner. Counted to rate-limit verification attempts."""
+
+    request = models.ForeignKey(
+        RemovalRequest, on_delete=models.CASCADE, related_name="verification_runs"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["request", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"verification run {self.id} of {self.request_id}"
+
+
+class VerificationAttempt(models.Model):
+    """The evidence of one method checking one subject: what was fetched, when, the result."""
+
+    run = models.ForeignKey(VerificationRun, on_delete=models.CASCADE, related_name="attempts")
+    subject = models.ForeignKey(RequestSubject, on_delete=models.CASCADE, related_name="attempts")
+    method = models.CharField(max_length=32, choices=VerificationMethod.choices)
+    succeeded = models.BooleanField()
+    message = models.TextField(help_text="The result, as shown to the owner.")
+    evidence = models.JSONField(default=dict, help_text="URLs, statuses, commit, forge ids.")
+    checked_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["checked_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.method} on {self.subject}: {'ok' if self.succeeded else 'failed'}"

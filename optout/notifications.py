@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.urls import reverse
 
+from optout.guidance import next_step
+from optout.links import status_token_for, status_url
 from optout.models import RequestEvent
 
 
@@ -16,10 +17,14 @@ def send_event_email(event: RequestEvent) -> None:
         "event": event,
         "request": request,
         "subjects": list(request.subjects.values_list("subject", flat=True)[:20]),
-        "status_url": settings.SITE_URL.rstrip("/")
-        + reverse("optout:status", kwargs={"public_id": request.public_id}),
+        "more_subjects": max(0, request.subjects.count() - 20),
+        "status_url": status_url(request.public_id, status_token_for(request.public_id)),
+        "next_step": next_step(request),
     }
-    subject = f"Your opt-out request is now {event.get_to_status_display().lower()}"
+    if event.from_status:
+        subject = f"Your opt-out request is now {event.get_to_status_display().lower()}"
+    else:
+        subject = "Your opt-out request: prove that you control what you named"
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("optout/email/status_changed.txt", context),

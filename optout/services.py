@@ -6,17 +6,22 @@ API, admin actions, commands and tasks all call it.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
-from optout.enums import ALLOWED_TRANSITIONS, EXCLUDING_STATUSES, RequestStatus
+from optout.enums import ALLOWED_TRANSITIONS, EXCLUDING_STATUSES, LineOutcome, RequestStatus
+from optout.links import status_token_for
 from optout.models import RemovalRequest, RequestEvent, RequestSubject
+from optout.selectors import active_exclusion_covering, subject_open_for_email
+from optout.tokens import hash_token, new_verification_token
 from registry import services as registry_services
+from registry.enums import ExclusionKind
 from registry.identifiers import Identifier, IdentifierError, parse_identifier
 from registry.selectors import log_size
 
@@ -27,57 +32,117 @@ class TransitionError(Exception):
     """The requested status change is not allowed from the current status."""
 
 
+@dataclass(frozen=True)
+class LineResult:
+    """What became of one submitted line: its canonical form, or why it was not taken."""
+
+    number: int  # 1-based, counting blank lines too, as the person sees their text
+    text: str
+    outcome: LineOutcome
+    message: str
+    identifier: Identifier | None = None
+
+
 @dataclass
 class SubmissionResult:
     request: RemovalRequest | None
     status_token: str | None
-    subjects: list[Identifier] = field(default_factory=list)
-    errors: dict[int, str] = field(default_factory=dict)  # line number (1-based) → message
+    lines: list[LineResult] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)  # line number (0: whole form) → message
+
+    @property
+    def subjects(self) -> list[Identifier]:
+        return [
+            line.identifier
+            for line in self.lines
+            if line.outcome == LineOutcome.ACCEPTED and line.identifier is not None
+        ]
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _classify_lines(lines: list[str], contact_email: str) -> list[LineResult]:
+    results: list[LineResult] = []
+    first_line_of: dict[str, int] = {}
+    for number, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            identifier = parse_identifier(text)
+        except IdentifierError as exc:
+            results.append(LineResult(number, text, LineOutcome.INVALID, str(exc)))
+            continue
+        canonical = identifier.canonical
+        if canonical in first_line_of:
+            message = f"Same as line {first_line_of[canonical]} ({canonical}); counted once."
+            results.append(LineResult(number, text, LineOutcome.DUPLICATE, message, identifier))
+            continue
+        first_line_of[canonical] = number
+        excluded_by = active_exclusion_covering(identifier)
+        if excluded_by is not None:
+            message = f"{canonical} is already excluded (by {excluded_by}); nothing to do."
+            outcome = LineOutcome.ALREADY_EXCLUDED
+        elif subject_open_for_email(canonical=canonical, contact_email=contact_email):
+            # Said only for the same contact address: it reveals nothing about other people.
+            message = (
+                f"{canonical} is already in an open request sent to this address; follow it "
+                "with the link from that request's e-mail."
+            )
+            outcome = LineOutcome.ALREADY_REQUESTED
+        else:
+            kind = "repository" if identifier.kind == ExclusionKind.REPOSITORY else "namespace"
+            message = f"{canonical} ({kind})"
+            outcome = LineOutcome.ACCEPTED
+        results.append(LineResult(number, text, outcome, message, identifier))
+    return results
 
 
 def request_submit(*, lines: list[str], contact_email: str, reason: str = "") -> SubmissionResult:
-    """Parse every line and create the request only if all of them are valid."""
-    subjects: list[Identifier] = []
-    errors: dict[int, str] = {}
-    seen: set[str] = set()
-    meaningful = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+    """Parse every line and create the request only if all of them are valid.
+
+    Lines that repeat another, name something already excluded, or are already in an
+    open request to the same address are reported and left out; the rest form the
+    request. Nothing is written when any line is invalid, so a fix-and-resubmit never
+    leaves a half request behind.
+    """
+    meaningful = [line for line in lines if line.strip()]
     if not meaningful:
-        return SubmissionResult(None, None, errors={0: "Enter at least one repository."})
+        return SubmissionResult(
+            None, None, errors={0: "Enter at least one repository or namespace, one per line."}
+        )
     if len(meaningful) > MAX_SUBJECTS_PER_REQUEST:
         return SubmissionResult(
             None,
             None,
-            errors={0: f"At most {MAX_SUBJECTS_PER_REQUEST} lines per request; split the list."},
+            errors={
+                0: f"{len(meaningful)} lines is more than the {MAX_SUBJECTS_PER_REQUEST} a "
+                "request may hold; split the list into several requests."
+            },
         )
-    for number, line in meaningful:
-        try:
-            identifier = parse_identifier(line)
-        except IdentifierError as exc:
-            errors[number] = str(exc)
-            continue
-        if identifier.canonical not in seen:
-            seen.add(identifier.canonical)
-            subjects.append(identifier)
+    results = _classify_lines(lines, contact_email)
+    errors = {r.number: r.message for r in results if r.outcome == LineOutcome.INVALID}
     if errors:
-        return SubmissionResult(None, None, subjects=subjects, errors=errors)
+        return SubmissionResult(None, None, lines=results, errors=errors)
+    accepted = [r.identifier for r in results if r.outcome == LineOutcome.ACCEPTED]
+    if not accepted:
+        return SubmissionResult(None, None, lines=results)
 
-    status_token = secrets.token_urlsafe(32)
+    public_id = uuid.uuid4()
+    status_token = status_token_for(public_id)
     with transaction.atomic():
         request = RemovalRequest.objects.create(
+            public_id=public_id,
             contact_email=contact_email,
             reason=reason,
             status_token_hash=hash_token(status_token),
-            verification_token=secrets.token_hex(16),
+            verification_token=new_verification_token(),
+            expires_at=timezone.now() + timedelta(days=settings.OPTOUT_TOKEN_TTL_DAYS),
         )
         RequestSubject.objects.bulk_create(
-            RequestSubject(request=request, kind=s.kind, subject=s.canonical) for s in subjects
+            RequestSubject(request=request, kind=s.kind, subject=s.canonical)
+            for s in accepted
+            if s is not None
         )
         _record_event(request, from_status="", to_status=request.status, actor=None, reason="")
-    return SubmissionResult(request, status_token, subjects=subjects)
+    return SubmissionResult(request, status_token, lines=results)
 
 
 def request_transition(
@@ -155,6 +220,29 @@ def requests_mark_applied(*, up_to_log_size: int, version_label: str) -> int:
             reason=f"applied in dataset version {version_label}",
         )
     return len(ids)
+
+
+def requests_expire_unverified(*, now: datetime | None = None) -> int:
+    """Requests still unverified past their expiry become ``expired``. Safe to run twice."""
+    now = now or timezone.now()
+    ids = list(
+        RemovalRequest.objects.filter(
+            status=RequestStatus.PENDING_VERIFICATION, expires_at__lt=now
+        ).values_list("id", flat=True)
+    )
+    expired = 0
+    for request_id in ids:
+        try:
+            request_transition(
+                request_id=request_id,
+                to_status=RequestStatus.EXPIRED,
+                actor_label="system",
+                reason=f"not verified within {settings.OPTOUT_TOKEN_TTL_DAYS} days",
+            )
+            expired += 1
+        except TransitionError:
+            continue  # verified or withdrawn meanwhile: nothing to do
+    return expired
 
 
 def _record_event(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from optout.models import RequestEvent
 from optout.notifications import send_event_email
+from optout.services import requests_expire_unverified
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
@@ -40,3 +41,9 @@ def notify_sweep() -> int:
     for event_id in ids:
         transaction.on_commit(lambda event_id=event_id: notify_event.delay(event_id=event_id))
     return len(ids)
+
+
+@shared_task
+def expire_unverified() -> int:
+    """Periodic (beat): requests still unverified past their expiry become expired."""
+    return requests_expire_unverified()

@@ -7,4 +7,6 @@ app_name = "optout"
 urlpatterns = [
     path("new/", views.submit, name="submit"),
     path("<uuid:public_id>/", views.status, name="status"),
+    path("<uuid:public_id>/verify/", views.verify, name="verify"),
+    path("<uuid:public_id>/withdraw/", views.withdraw, name="withdraw"),
 ]

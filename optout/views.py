@@ -1,53 +1,139 @@
-"""Owner-facing pages.
+"""Owner-facing pages: submit, follow through the secret link, check now, withdraw.
 
-MINIMAL (Foundation): submit a request and follow it through the secret link. The
-requests issue adds verification, withdrawal, signed-in lists and throttling.
+Not done yet: the list of requests for owners signed in with a forge (needs the
+django-allauth sign-in, see docs/requests.md).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from optout.forms import SubmitRequestForm
-from optout.selectors import request_by_secret_link
-from optout.services import request_submit
+from optout.enums import ALLOWED_TRANSITIONS, RequestStatus
+from optout.forms import SubmitRequestForm, WithdrawForm
+from optout.guidance import next_step
+from optout.links import status_path
+from optout.models import RemovalRequest
+from optout.release_schedule import expected_next_release
+from optout.selectors import request_by_secret_link, request_evidence
+from optout.services import TransitionError, request_submit, request_transition
+from optout.throttling import client_ip, submission_count, submission_throttled
+from optout.verification import VerificationRefused, request_verify
 
 
 def submit(request: HttpRequest) -> HttpResponse:
     form = SubmitRequestForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        result = request_submit(
-            lines=form.cleaned_data["subjects"].splitlines(),
-            contact_email=form.cleaned_data["contact_email"],
-            reason=form.cleaned_data["reason"],
-        )
-        if result.request is not None:
-            link = reverse("optout:status", kwargs={"public_id": result.request.public_id})
-            context = {
-                "removal_request": result.request,
-                "status_link": request.build_absolute_uri(f"{link}?token={result.status_token}"),
-            }
-            return render(request, "optout/submitted.html", context)
+    context: dict[str, object] = {"form": form}
+    if request.method != "POST":
+        return render(request, "optout/submit.html", context)
+    if not form.is_valid():
+        return render(request, "optout/submit.html", context, status=400)
+    ip, email = client_ip(request.META), form.cleaned_data["contact_email"]
+    throttled = submission_throttled(ip=ip, email=email)
+    if throttled:
+        form.add_error(None, throttled.message)
+        response = render(request, "optout/submit.html", context, status=429)
+        response["Retry-After"] = str(throttled.retry_after)
+        return response
+    result = request_submit(
+        lines=form.cleaned_data["subjects"].splitlines(),
+        contact_email=email,
+        reason=form.cleaned_data["reason"],
+    )
+    context["lines"] = result.lines
+    if result.errors:
         for number, message in sorted(result.errors.items()):
             form.add_error("subjects", f"Line {number}: {message}" if number else message)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "optout/submit.html", {"form": form}, status=status)
+        return render(request, "optout/submit.html", context, status=400)
+    if result.request is None:
+        context["nothing_new"] = True
+        return render(request, "optout/submit.html", context)
+    submission_count(ip=ip, email=email)
+    context.update(
+        removal_request=result.request,
+        status_link=request.build_absolute_uri(
+            status_path(result.request.public_id, result.status_token or "")
+        ),
+    )
+    return render(request, "optout/submitted.html", context, status=201)
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    # Same answer for "no such request" and "wrong token": reveal nothing.
+    return render(request, "optout/status_not_found.html", status=404)
 
 
 def status(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    removal_request = request_by_secret_link(
-        public_id=public_id, token=request.GET.get("token", "")
-    )
+    token = request.GET.get("token", "")
+    removal_request = request_by_secret_link(public_id=public_id, token=token)
     if removal_request is None:
-        # Same answer for "no such request" and "wrong token": reveal nothing.
-        return render(request, "optout/status_not_found.html", status=404)
+        return _not_found(request)
+    return _render_status(request, removal_request, token)
+
+
+def _render_status(
+    request: HttpRequest,
+    removal_request: RemovalRequest,
+    token: str,
+    *,
+    withdraw_form: WithdrawForm | None = None,
+    status_code: int = 200,
+) -> HttpResponse:
     context = {
         "removal_request": removal_request,
+        "token": token,
         "subjects": removal_request.subjects.all(),
         "events": removal_request.events.all(),
+        "evidence": request_evidence(removal_request),
+        "next_step": next_step(removal_request),
+        "next_release": expected_next_release(),
+        "can_verify": removal_request.status == RequestStatus.PENDING_VERIFICATION,
+        "can_withdraw": RequestStatus.WITHDRAWN in ALLOWED_TRANSITIONS[removal_request.status],
+        "withdraw_form": withdraw_form or WithdrawForm(),
     }
-    return render(request, "optout/status.html", context)
+    return render(request, "optout/status.html", context, status=status_code)
+
+
+@require_POST
+def verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    token = request.POST.get("token", "")
+    removal_request = request_by_secret_link(public_id=public_id, token=token)
+    if removal_request is None:
+        return _not_found(request)
+    try:
+        report = request_verify(request_id=removal_request.id)
+    except VerificationRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        if report.request.status == RequestStatus.PENDING_VERIFICATION:
+            messages.warning(request, "Not everything is proven yet; see the results below.")
+        else:
+            messages.success(request, "Control proven. Thank you.")
+    return HttpResponseRedirect(status_path(public_id, token))
+
+
+@require_POST
+def withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    token = request.POST.get("token", "")
+    removal_request = request_by_secret_link(public_id=public_id, token=token)
+    if removal_request is None:
+        return _not_found(request)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _render_status(request, removal_request, token, withdraw_form=form, status_code=400)
+    try:
+        request_transition(
+            request_id=removal_request.id,
+            to_status=RequestStatus.WITHDRAWN,
+            actor_label="owner",
+            reason=form.cleaned_data["reason"] or "withdrawn by the owner",
+        )
+    except TransitionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Withdrawn. Your code comes back in the next dataset version.")
+    return HttpResponseRedirect(status_path(public_id, token))

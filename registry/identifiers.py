@@ -4,9 +4,17 @@ It lives in the registry, not in optout, because canonical ids are the registry'
 and both the owner pages and the pipeline API parse input: the registry may not import
 optout (DESIGN.md), so the one parser sits at the bottom of the dependency graph.
 
-MINIMAL (Foundation): accepts https URLs, ``host/owner[/name]`` and bare ``owner/name``
-for the default host, folds case, and checks a conservative character set. The
-identifiers issue replaces this with per-forge rules, SSH forms and nested groups.
+Accepted forms (``host`` must be a configured forge, see ``registry/forges.py``):
+
+- ``https://host/owner/name`` with ``.git``, a trailing slash, ``/tree/…``, ``/-/…``,
+  a query or a fragment; ``http://``, ``ssh://git@host/owner/name.git``;
+- ``git@host:owner/name.git`` (the scp-like SSH form);
+- bare ``host/owner/name`` and ``host/owner``; bare ``owner/name`` means github.com;
+- nested groups where the forge has them: ``gitlab.com/group/sub/name`` is a repository,
+  ``gitlab.com/group/sub/*`` (or ``https://gitlab.com/groups/group/sub``) is the namespace.
+
+Canonical forms: ``host/owner/name`` for a repository, ``host/owner[/subgroup…]`` for a
+namespace, folded to lower case where the forge ignores case.
 """
 
 from __future__ import annotations
@@ -15,10 +23,19 @@ import re
 from dataclasses import dataclass
 
 from registry.enums import ExclusionKind
+from registry.forges import DEFAULT_HOST, Forge, forge_for_host, forges
 
-KNOWN_HOSTS = ("github.com", "gitlab.com", "codeberg.org", "bitbucket.org")
-DEFAULT_HOST = "github.com"
-_SEGMENT = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_])?$|^[A-Za-z0-9]$")
+MAX_INPUT_LENGTH = 600
+MAX_CANONICAL_LENGTH = 512  # the registry's column width
+_SCHEMES = {"https", "http", "ssh", "git+ssh", "git"}
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)", re.DOTALL)
+_SCP = re.compile(r"(?P<user>[^@/:]+)@(?P<host>[^:/]+):(?P<path>.*)", re.DOTALL)
+# Pages under a repository on forges without nested groups: github.com/o/n/tree/main.
+_REPOSITORY_PAGES = frozenset(
+    {"tree", "blob", "commits", "commit", "issues", "pulls", "pull", "releases", "tags"}
+    | {"branches", "src", "wiki", "actions", "raw", "compare", "settings", "pulls", "activity"}
+    | {"downloads", "branch", "packages", "projects", "security", "network", "graphs"}
+)
 
 
 class IdentifierError(ValueError):
@@ -33,32 +50,208 @@ class Identifier:
     def __str__(self) -> str:
         return self.canonical
 
+    @property
+    def host(self) -> str:
+        return self.canonical.split("/", 1)[0]
+
+    @property
+    def path(self) -> str:
+        """Everything after the host: ``owner/name`` or ``group/sub/name`` or ``owner``."""
+        return self.canonical.split("/", 1)[1]
+
+    @property
+    def owner(self) -> str:
+        return self.path.split("/", 1)[0]
+
+    @property
+    def namespace_path(self) -> str:
+        """The namespace part of the path: the whole path for a namespace."""
+        if self.kind == ExclusionKind.NAMESPACE:
+            return self.path
+        return self.path.rsplit("/", 1)[0]
+
+    @property
+    def name(self) -> str | None:
+        return self.path.rsplit("/", 1)[1] if self.kind == ExclusionKind.REPOSITORY else None
+
+
+def _fail(message: str) -> IdentifierError:
+    return IdentifierError(message)
+
+
+def _hosts_hint() -> str:
+    return ", ".join(forges())
+
+
+def _split_input(raw: str) -> tuple[str, str, bool]:
+    """``(host, path, is_url)`` from a URL, an scp-like SSH address or a bare form."""
+    url = _URL.fullmatch(raw)
+    if url:
+        scheme = url["scheme"].lower()
+        if scheme not in _SCHEMES:
+            raise _fail(
+                f"{scheme}:// addresses are not accepted; paste an https:// URL, a git@ SSH "
+                "address, or host/owner/name."
+            )
+        authority, _, path = url["rest"].partition("/")
+        path = re.split(r"[?#]", path, maxsplit=1)[0]
+        if "@" in authority:
+            user, _, authority = authority.rpartition("@")
+            if scheme not in {"ssh", "git+ssh"} or user != "git":
+                raise _fail(
+                    f"Remove {user + '@'!r} from the address: a user name or password is not "
+                    "part of a repository's name."
+                )
+        if re.search(r":\d*$", authority) and not authority.endswith("]"):
+            raise _fail(
+                f"Remove the port from {authority!r}: name the repository on its forge, "
+                "e.g. https://github.com/owner/name."
+            )
+        return authority, path, True
+    scp = _SCP.fullmatch(raw)
+    if scp and "." in scp["host"]:
+        if scp["user"] != "git":
+            raise _fail(
+                f"SSH addresses look like git@host:owner/name.git; {scp['user']!r} is not the "
+                "forge's git user."
+            )
+        return scp["host"], scp["path"], True
+    first, _, rest = raw.partition("/")
+    if any(ch in first for ch in ".:@[]") or not rest:
+        return first, rest, False
+    return DEFAULT_HOST, raw, False
+
 
 def parse_identifier(text: str) -> Identifier:
+    """Parse one pasted line into an :class:`Identifier`, or raise :class:`IdentifierError`."""
     raw = text.strip()
     if not raw:
-        raise IdentifierError("The line is empty; enter a repository such as owner/name.")
-    cleaned = re.sub(r"^https://", "", raw).rstrip("/")
-    if cleaned.endswith(".git"):
-        cleaned = cleaned[: -len(".git")]
-    parts = cleaned.split("/")
-    if parts[0].lower() not in KNOWN_HOSTS:
-        if "." in parts[0] or ":" in parts[0]:
-            raise IdentifierError(
-                f"{parts[0]!r} is not a supported host; use one of {', '.join(KNOWN_HOSTS)}."
-            )
-        parts = [DEFAULT_HOST, *parts]
-    host, segments = parts[0].lower(), parts[1:]
-    if not 1 <= len(segments) <= 2:
-        raise IdentifierError(
-            f"{raw!r} should be owner/name (a repository) or host/owner (a whole namespace)."
+        raise _fail("The line is empty; enter a repository such as owner/name.")
+    if len(raw) > MAX_INPUT_LENGTH:
+        raise _fail(
+            f"The line is {len(raw)} characters long; the limit is {MAX_INPUT_LENGTH}. "
+            "Put one repository or namespace on each line."
         )
-    for segment in segments:
-        if segment in {".", ".."} or not _SEGMENT.match(segment):
-            raise IdentifierError(
-                f"{segment!r} is not a valid owner or repository name: use letters, digits, "
-                "'.', '-' and '_', starting with a letter or digit."
+    if any(ch.isspace() or not ch.isprintable() for ch in raw):
+        raise _fail(
+            "The line contains a space or an invisible character; put one repository or "
+            "namespace on each line."
+        )
+    if "%" in raw or "\\" in raw:
+        raise _fail(
+            "Escaped characters ('%' or '\\') are not allowed; paste the name as the forge "
+            "shows it."
+        )
+    host, path, is_url = _split_input(raw)
+    forge = forge_for_host(host)
+    if forge is None:
+        if "/" not in raw and "." not in raw:
+            raise _fail(
+                f"{raw!r} is only one name. For every repository of a user or organisation "
+                f"write it with its host, e.g. github.com/{raw}; for one repository write "
+                "owner/name."
             )
-    canonical = "/".join([host, *(s.lower() for s in segments)])
-    kind = ExclusionKind.REPOSITORY if len(segments) == 2 else ExclusionKind.NAMESPACE
+        raise _fail(f"{host!r} is not a supported host; use one of {_hosts_hint()}.")
+    return _parse_path(forge, path, raw, is_url=is_url)
+
+
+def _parse_path(forge: Forge, path: str, raw: str, *, is_url: bool) -> Identifier:
+    path = path.rstrip("/")
+    if path.startswith("/") and is_url:
+        path = path.lstrip("/")
+    if path.lower().endswith(".git"):
+        path = path[: -len(".git")]
+    if not path:
+        raise _fail(
+            f"{raw!r} names a host but no owner; add the user, organisation or repository, "
+            f"e.g. {forge.host}/owner/name."
+        )
+    segments = path.split("/")
+    if "" in segments:
+        raise _fail(f"{raw!r} has an empty path segment ('//'); remove the extra slash.")
+    for segment in segments:
+        if segment in {".", ".."}:
+            raise _fail(f"{raw!r} contains the dot-segment {segment!r}; remove it.")
+    explicit_namespace = False
+    if segments[-1] == "*":
+        explicit_namespace = True
+        segments = segments[:-1]
+    if forge.nested_groups:
+        if "-" in segments:  # GitLab: /group/project/-/tree/main
+            segments = segments[: segments.index("-")]
+        if is_url and segments and segments[0] == "groups":
+            explicit_namespace, segments = True, segments[1:]
+    else:
+        if is_url and forge.host == "github.com" and segments[0] == "orgs":
+            explicit_namespace, segments = True, segments[1:2]
+        if len(segments) > 2 and segments[2] in _REPOSITORY_PAGES:
+            segments = segments[:2]
+    if not segments or "*" in segments:
+        raise _fail(f"{raw!r} is not a repository or namespace; write {forge.host}/owner/name.")
+    return _build(forge, segments, raw, explicit_namespace=explicit_namespace)
+
+
+def _build(forge: Forge, segments: list[str], raw: str, *, explicit_namespace: bool) -> Identifier:
+    if forge.nested_groups:
+        kind = (
+            ExclusionKind.NAMESPACE
+            if explicit_namespace or len(segments) == 1
+            else ExclusionKind.REPOSITORY
+        )
+        groups = segments if kind == ExclusionKind.NAMESPACE else segments[:-1]
+        if len(groups) > forge.max_group_depth:
+            raise _fail(
+                f"{raw!r} has {len(groups)} levels of groups; {forge.label} allows at most "
+                f"{forge.max_group_depth}."
+            )
+    else:
+        if len(segments) > 2 or (explicit_namespace and len(segments) != 1):
+            raise _fail(
+                f"{raw!r} has too many parts: {forge.label} names are owner/name for a "
+                f"repository or {forge.host}/owner for a whole user or organisation."
+            )
+        kind = ExclusionKind.NAMESPACE if len(segments) == 1 else ExclusionKind.REPOSITORY
+        groups = segments[:1]
+    if forge.fold(groups[0]).lower() in forge.reserved_owners:
+        raise _fail(
+            f"{groups[0]!r} is a page of {forge.host}, not a user or organisation; "
+            "paste the address of the repository or of its owner."
+        )
+    problems = [forge.owner_rule.problem(groups[0])]
+    problems += [forge.subgroup_rule.problem(group) for group in groups[1:]]
+    if kind == ExclusionKind.REPOSITORY:
+        problems.append(forge.name_rule.problem(segments[-1]))
+    for problem in problems:
+        if problem:
+            raise _fail(f"On {forge.host}, {problem}.")
+    canonical = "/".join([forge.host, *(forge.fold(s) for s in segments)])
+    if len(canonical) > MAX_CANONICAL_LENGTH:
+        raise _fail(
+            f"The identifier is {len(canonical)} characters long; the limit is "
+            f"{MAX_CANONICAL_LENGTH}."
+        )
     return Identifier(kind=kind, canonical=canonical)
+
+
+RENDER_STYLES = ("canonical", "https", "https-git", "ssh", "bare")
+
+
+def render_identifier(identifier: Identifier, style: str = "canonical") -> str:
+    """Write ``identifier`` in one of the forms people paste; the parser reads it back.
+
+    ``bare`` (owner/name without the host) exists only for repositories on the default
+    host; ``ssh`` and ``https-git`` only for repositories. Other combinations fall back to
+    the canonical form.
+    """
+    nested_namespace = identifier.kind == ExclusionKind.NAMESPACE and "/" in identifier.path
+    canonical = identifier.canonical + ("/*" if nested_namespace else "")
+    is_repository = identifier.kind == ExclusionKind.REPOSITORY
+    if style == "https":
+        return f"https://{canonical}"
+    if style == "https-git" and is_repository:
+        return f"https://{identifier.canonical}.git"
+    if style == "ssh" and is_repository:
+        return f"git@{identifier.host}:{identifier.path}.git"
+    if style == "bare" and is_repository and identifier.host == DEFAULT_HOST:
+        return identifier.path
+    return canonical

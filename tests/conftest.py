@@ -82,6 +82,17 @@ def _isolated_storage(settings, tmp_path: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache_namespace() -> Iterator[None]:
+    """Cache-backed counters (the optout submission throttles) start from zero in each test."""
+    from django.core.cache import cache
+
+    previous = cache.key_prefix
+    cache.key_prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield
+    cache.key_prefix = previous
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks_unless_worker(request: pytest.FixtureRequest) -> Iterator[None]:
     eager = "worker" not in request.keywords
     previous = celery_app.conf.task_always_eager

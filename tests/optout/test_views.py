@@ -1,0 +1,215 @@
+"""Owner pages through Django's test client: bad input of every kind, throttles, status."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from optout.enums import RequestStatus
+from optout.models import RemovalRequest
+from registry import services as registry_services
+from tests.factories import approve, make_request
+
+pytestmark = pytest.mark.django_db
+
+SUBMIT = "/requests/new/"
+
+
+def _post(client, subjects: str, email: str = "owner@example.org", **extra):
+    return client.post(
+        SUBMIT, {"subjects": subjects, "contact_email": email, "reason": "mine"}, **extra
+    )
+
+
+def _textarea(response) -> str:
+    html = response.content.decode()
+    return re.search(r"<textarea[^>]*name=\"subjects\"[^>]*>\n?(.*?)</textarea>", html, re.S)[1]
+
+
+def _link(response) -> str:
+    return re.search(
+        r'href="http://testserver(/requests/[^"]+\?token=[^"]+)"', response.content.decode()
+    )[1]
+
+
+@pytest.mark.parametrize(
+    ("subjects", "email", "message"),
+    [
+        ("", "owner@example.org", "Enter at least one repository or namespace, one per line."),
+        ("octo/hello", "", "Enter the e-mail address we should write to."),
+        ("octo/hello", "not-an-address", "Enter a whole e-mail address"),
+        ("octo/hello\nftp://nowhere/x", "owner@example.org", "Line 2: ftp:// addresses are not"),
+        ("octo/hello\n\nevil.example/a/b", "owner@example.org", "Line 3: &#x27;evil.example&#x27;"),
+        ("octocat", "owner@example.org", "Line 1: &#x27;octocat&#x27; is only one name."),
+        (
+            "github.com/a//b",
+            "owner@example.org",
+            "Line 1: &#x27;github.com/a//b&#x27; has an empty",
+        ),
+        ("\n".join(f"octo/r{i}" for i in range(1001)), "owner@example.org", "1001 lines is more"),
+    ],
+)
+def test_bad_input_is_explained_and_nothing_typed_is_lost(client, subjects, email, message) -> None:
+    response = _post(client, subjects, email)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert _textarea(response) == subjects.replace("&", "&amp;")
+    assert f'value="{email}"' in response.content.decode() or not email
+    assert RemovalRequest.objects.count() == 0
+
+
+def test_a_submission_answers_every_line_and_mails_the_private_link(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    registry_services.exclusion_add(kind="namespace", subject="github.com/gone", cause="test")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(
+            client,
+            "https://github.com/Octo/Hello.git\nocto/hello\ngithub.com/gone/tool\ngitlab.com/g/s/*",
+        )
+    assert response.status_code == 201
+    html = response.content.decode()
+    assert "Request received" in html
+    assert "github.com/octo/hello (repository)" in html
+    assert "Same as line 1 (github.com/octo/hello); counted once." in html
+    assert "github.com/gone/tool is already excluded (by github.com/gone); nothing to do." in html
+    assert "gitlab.com/g/s (namespace)" in html
+    request = RemovalRequest.objects.get()
+    assert list(request.subjects.values_list("subject", flat=True).order_by("subject")) == [
+        "github.com/octo/hello",
+        "gitlab.com/g/s",
+    ]
+    assert [m.subject for m in mail.outbox] == [
+        "Your opt-out request: prove that you control what you named"
+    ]
+    link = _link(response)
+    assert f"http://127.0.0.1:8000{link}" in mail.outbox[0].body
+    assert request.verification_token in mail.outbox[0].body
+    assert mail.outbox[0].alternatives[0][1] == "text/html"
+    page = client.get(link)
+    assert page.status_code == 200
+    assert '<span class="status">Pending verification</span>' in page.content.decode()
+
+
+def test_a_subject_already_requested_from_the_same_address_is_not_duplicated(client) -> None:
+    make_request(["octo/hello"], email="Owner@Example.org")
+    response = _post(client, "octo/hello", "owner@example.org")
+    assert response.status_code == 200
+    assert "Nothing new to request" in response.content.decode()
+    assert "already in an open request sent to this address" in response.content.decode()
+    assert RemovalRequest.objects.count() == 1
+
+
+def test_a_subject_requested_by_someone_else_is_not_revealed(client) -> None:
+    make_request(["octo/hello"], email="someone@example.org")
+    response = _post(client, "octo/hello", "me@example.org")
+    assert response.status_code == 201
+    assert "already" not in response.content.decode()
+    assert RemovalRequest.objects.count() == 2
+
+
+def test_submissions_are_throttled_per_ip_address(client, settings) -> None:
+    settings.OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP = 2
+    for number in range(2):
+        assert _post(client, f"octo/r{number}", f"o{number}@example.org").status_code == 201
+    response = _post(client, "octo/r9", "o9@example.org")
+    assert response.status_code == 429
+    assert "Too many requests were submitted from this network or for this e-mail" in (
+        response.content.decode()
+    )
+    assert _textarea(response) == "octo/r9"
+    assert int(response["Retry-After"]) > 0
+    other_network = _post(client, "octo/r9", "o9@example.org", REMOTE_ADDR="203.0.113.9")
+    assert other_network.status_code == 201
+
+
+def test_submissions_are_throttled_per_email(client, settings) -> None:
+    settings.OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL = 1
+    assert _post(client, "octo/a", REMOTE_ADDR="203.0.113.1").status_code == 201
+    assert (
+        _post(client, "octo/b", "OWNER@example.org", REMOTE_ADDR="203.0.113.2").status_code == 429
+    )
+
+
+def test_a_wrong_token_and_an_unknown_request_look_the_same(client) -> None:
+    request = make_request(["octo/hello"])
+    wrong = client.get(f"/requests/{request.public_id}/?token=guess")
+    unknown = client.get("/requests/00000000-0000-4000-8000-000000000000/?token=guess")
+    assert (wrong.status_code, unknown.status_code) == (404, 404)
+    assert wrong.content == unknown.content
+
+
+def _status_link(request: RemovalRequest) -> tuple[str, str]:
+    from optout.links import status_path, status_token_for
+
+    token = status_token_for(request.public_id)
+    return status_path(request.public_id, token), token
+
+
+def test_check_now_verifies_through_the_loopback_git_server(client, git_server) -> None:
+    request = make_request(["git.loopback.test/alice/tool"])
+    git_server.create_repository("alice/tool", {".dataset-optout": request.verification_token})
+    link, token = _status_link(request)
+    response = client.post(
+        reverse("optout:verify", args=[request.public_id]), {"token": token}, follow=True
+    )
+    html = response.content.decode()
+    assert response.redirect_chain == [(link, 302)]
+    assert '<span class="status">Verified</span>' in html
+    assert "Control proven. Thank you." in html
+    assert "Found .dataset-optout with the token on the default branch (main" in html
+
+
+def test_check_now_explains_a_failure(client, git_server) -> None:
+    request = make_request(["git.loopback.test/alice/tool"])
+    git_server.create_repository("alice/tool", {"README": "no token here"})
+    _, token = _status_link(request)
+    response = client.post(
+        reverse("optout:verify", args=[request.public_id]), {"token": token}, follow=True
+    )
+    html = response.content.decode()
+    assert "Not everything is proven yet; see the results below." in html
+    assert "has no .dataset-optout file at its root. Commit one containing" in html
+    assert '<span class="status">Pending verification</span>' in html
+
+
+def test_the_status_page_says_what_happens_next_and_when(client) -> None:
+    request = approve(make_request(["octo/hello"]))
+    link, _ = _status_link(request)
+    html = client.get(link).content.decode()
+    assert "Your repositories are in the exclusion registry." in html
+    assert "Next dataset release: when maintainers run one" in html
+
+
+def test_withdrawal_needs_confirmation_then_removes_the_exclusion(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    request = approve(make_request(["octo/hello"]))
+    _, token = _status_link(request)
+    url = reverse("optout:withdraw", args=[request.public_id])
+    refused = client.post(url, {"token": token, "reason": "changed my mind"})
+    assert refused.status_code == 400
+    assert "Tick the box to confirm that you want to opt back in." in refused.content.decode()
+    assert 'value="changed my mind"' in refused.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {"token": token, "reason": "changed my mind", "confirm": "on"})
+    assert done.status_code == 302
+    request.refresh_from_db()
+    assert request.status == RequestStatus.WITHDRAWN
+    assert request.events.last().reason == "changed my mind"
+    assert [m.subject for m in mail.outbox] == ["Your opt-out request is now withdrawn"]
+    assert "the code comes back in the next dataset version" in mail.outbox[0].body
+
+
+def test_withdraw_and_verify_need_the_token(client) -> None:
+    request = make_request(["octo/hello"])
+    for name in ("optout:withdraw", "optout:verify"):
+        response = client.post(
+            reverse(name, args=[request.public_id]), {"token": "x", "confirm": "on"}
+        )
+        assert response.status_code == 404
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING_VERIFICATION

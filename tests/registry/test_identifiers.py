@@ -1,0 +1,199 @@
+"""The one identifier parser: accepted forms, clear rejections, and properties."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from registry.enums import ExclusionKind
+from registry.forges import DEFAULT_FORGES, Forge, NameRule, forges
+from registry.identifiers import (
+    RENDER_STYLES,
+    Identifier,
+    IdentifierError,
+    parse_identifier,
+    render_identifier,
+)
+
+REPO = ExclusionKind.REPOSITORY
+NAMESPACE = ExclusionKind.NAMESPACE
+
+# A self-hosted forge that, unlike the defaults, is case-sensitive.
+CASE_SENSITIVE_FORGE = Forge(
+    host="git.example.test",
+    label="Example git",
+    case_sensitive=True,
+    owner_rule=NameRule(re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), 40, "letters and digits"),
+    name_rule=NameRule(re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*"), 60, "letters and digits"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _extra_forge(settings) -> None:
+    settings.REGISTRY_EXTRA_FORGES = [CASE_SENSITIVE_FORGE]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "canonical"),
+    [
+        ("https://github.com/Octo-Cat/Hello.World.git", REPO, "github.com/octo-cat/hello.world"),
+        ("git@github.com:octo-cat/hello.world.git", REPO, "github.com/octo-cat/hello.world"),
+        ("github.com/octo-cat", NAMESPACE, "github.com/octo-cat"),
+        ("octo-cat/hello.world", REPO, "github.com/octo-cat/hello.world"),
+        ("https://github.com/octocat/hello/", REPO, "github.com/octocat/hello"),
+        ("https://github.com/octocat/hello/tree/main/src", REPO, "github.com/octocat/hello"),
+        ("https://www.github.com/octocat/hello?tab=readme#top", REPO, "github.com/octocat/hello"),
+        ("http://github.com/octocat/hello", REPO, "github.com/octocat/hello"),
+        ("ssh://git@github.com/octocat/hello.git", REPO, "github.com/octocat/hello"),
+        ("https://github.com/orgs/BigCorp/repositories", NAMESPACE, "github.com/bigcorp"),
+        ("github.com/octocat/*", NAMESPACE, "github.com/octocat"),
+        ("  octocat/.github  ", REPO, "github.com/octocat/.github"),
+        ("gitlab.com/Group/Sub/Project", REPO, "gitlab.com/group/sub/project"),
+        ("https://gitlab.com/group/sub/project/-/tree/main", REPO, "gitlab.com/group/sub/project"),
+        ("gitlab.com/group/sub/*", NAMESPACE, "gitlab.com/group/sub"),
+        ("https://gitlab.com/groups/group/sub", NAMESPACE, "gitlab.com/group/sub"),
+        ("git@gitlab.com:group/sub/project.git", REPO, "gitlab.com/group/sub/project"),
+        ("gitlab.com/group", NAMESPACE, "gitlab.com/group"),
+        (
+            "https://codeberg.org/forgejo/forgejo/src/branch/main",
+            REPO,
+            "codeberg.org/forgejo/forgejo",
+        ),
+        ("bitbucket.org/Team_1/Repo.Name", REPO, "bitbucket.org/team_1/repo.name"),
+        ("git.example.test/Alice/Tool", REPO, "git.example.test/Alice/Tool"),
+    ],
+)
+def test_it_accepts_what_people_paste(text: str, kind: ExclusionKind, canonical: str) -> None:
+    assert parse_identifier(text) == Identifier(kind=kind, canonical=canonical)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "The line is empty"),
+        ("evil.example/x/y", "'evil.example' is not a supported host"),
+        ("github.com.evil/x/y", "'github.com.evil' is not a supported host"),
+        ("github.com@evil/x", "'github.com@evil' is not a supported host"),
+        ("127.0.0.1/a/b", "'127.0.0.1' is not a supported host"),
+        ("https://[::1]/a/b", "'[::1]' is not a supported host"),
+        ("https://github.com:8443/a/b", "Remove the port from 'github.com:8443'"),
+        ("https://user:pw@github.com/a/b", "Remove 'user:pw@' from the address"),
+        ("file:///etc/passwd", "file:// addresses are not accepted"),
+        ("javascript://alert(1)", "javascript:// addresses are not accepted"),
+        ("root@github.com:a/b.git", "'root' is not the forge's git user"),
+        ("octocat", "'octocat' is only one name"),
+        ("github.com", "names a host but no owner"),
+        ("github.com/a//b", "empty path segment"),
+        ("github.com/../b", "dot-segment '..'"),
+        ("octocat/.", "dot-segment '.'"),
+        ("github.com/-octo/x", "do not start or end with a hyphen"),
+        ("github.com/octo--cat/x", "single hyphens"),
+        ("github.com/" + "a" * 40, "is 40 characters long; the limit is 39"),
+        ("octocat/" + "r" * 101, "is 101 characters long; the limit is 100"),
+        ("octocat/hello world", "a space or an invisible character"),
+        ("octocat/hello%2fworld", "Escaped characters"),
+        ("octocat/h\u00e9llo", "is not allowed: GitHub repository names"),
+        ("github.com/a/b/c", "has too many parts"),
+        ("github.com/a/b/*", "has too many parts"),
+        ("github.com/settings/profile", "'settings' is a page of github.com"),
+        ("gitlab.com/group/project.atom", "may not end in '.atom'"),
+        ("gitlab.com/" + "/".join(["g"] * 22) + "/p", "22 levels of groups"),
+        ("x" * 601, "the limit is 600"),
+        ("octocat/x.git.git", "may not end in '.git'"),
+    ],
+)
+def test_it_rejects_with_a_reason(text: str, message: str) -> None:
+    with pytest.raises(IdentifierError) as caught:
+        parse_identifier(text)
+    assert message in str(caught.value)
+
+
+# --- properties -------------------------------------------------------------------------
+
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _names(rule: NameRule, separators: str, max_chunks: int = 4) -> st.SearchStrategy[str]:
+    """Names built as alphanumeric chunks joined by single separators, then checked."""
+    chunk = st.text(alphabet=_ALNUM, min_size=1, max_size=8)
+    joined = st.tuples(
+        chunk, st.lists(st.tuples(st.sampled_from(separators), chunk), max_size=max_chunks)
+    ).map(lambda parts: parts[0] + "".join(sep + text for sep, text in parts[1]))
+    return joined.filter(lambda name: rule.problem(name) is None)
+
+
+@st.composite
+def identifiers(draw: st.DrawFn) -> Identifier:
+    forge = draw(st.sampled_from([*DEFAULT_FORGES, CASE_SENSITIVE_FORGE]))
+    separators = "-" if forge.host == "github.com" else "-_."
+    owner = draw(
+        _names(forge.owner_rule, separators).filter(
+            lambda o: o.lower() not in forge.reserved_owners
+        )
+    )
+    groups = [owner]
+    if forge.nested_groups:
+        groups += draw(st.lists(_names(forge.subgroup_rule, "-_."), max_size=3))
+    if draw(st.booleans()):
+        segments = [*groups, draw(_names(forge.name_rule, "-_."))]
+        kind = REPO
+    else:
+        segments, kind = groups, NAMESPACE
+    return Identifier(kind=kind, canonical="/".join([forge.host, *map(forge.fold, segments)]))
+
+
+PROPERTY_SETTINGS = hypothesis_settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@PROPERTY_SETTINGS
+@given(identifier=identifiers(), style=st.sampled_from(RENDER_STYLES))
+def test_parse_reads_back_every_rendering(identifier: Identifier, style: str) -> None:
+    assert parse_identifier(render_identifier(identifier, style)) == identifier
+
+
+@PROPERTY_SETTINGS
+@given(identifier=identifiers(), data=st.data())
+def test_case_is_folded_only_where_the_forge_ignores_it(
+    identifier: Identifier, data: st.DataObject
+) -> None:
+    text = render_identifier(identifier, "https")
+    flips = data.draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
+    shouted = "".join(ch.swapcase() if flip else ch for ch, flip in zip(text, flips, strict=True))
+    parsed = parse_identifier(shouted)
+    forge = forges()[identifier.host]
+    if forge.case_sensitive:
+        # The host is folded, never the path: on this forge case is part of the name.
+        path_start = len("https://") + len(identifier.host) + 1
+        assert parsed.canonical == identifier.host + "/" + shouted[path_start:].removesuffix("/*")
+    else:
+        assert parsed == identifier
+
+
+_HOSTILE_ALPHABET = st.sampled_from(
+    [*list(_ALNUM[:6] + "./:@-_*?#%~ \t\\[]"), "github.com", "gitlab.com", "git@", "https://"]
+)
+
+
+@PROPERTY_SETTINGS
+@given(text=st.one_of(st.text(max_size=80), st.lists(_HOSTILE_ALPHABET, max_size=12).map("".join)))
+def test_nothing_unparseable_is_ever_accepted(text: str) -> None:
+    try:
+        parsed = parse_identifier(text)
+    except IdentifierError as exc:
+        assert str(exc)  # every rejection says something
+        return
+    forge = forges()[parsed.host]
+    segments = parsed.path.split("/")
+    assert re.fullmatch(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", parsed.path)
+    assert forge.owner_rule.problem(segments[0]) is None
+    if parsed.kind == REPO:
+        assert forge.name_rule.problem(segments[-1]) is None
+    assert len(segments) <= (forge.max_group_depth + 1 if forge.nested_groups else 2)
+    # The canonical form is a fixed point.
+    assert parse_identifier(render_identifier(parsed)) == parsed
