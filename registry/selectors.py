@@ -71,3 +71,33 @@ def exclusion_matching(repository: str) -> Exclusion | None:
         .order_by("subject")
         .first()
     )
+
+
+def exclusions_matching_many(repositories: list[str], *, chunk: int = 5_000) -> dict[str, dict]:
+    """For each excluded repository, its matching exclusion (``kind``, ``subject``,
+    ``created_at``), repository exclusions first. Two indexed queries per ``chunk``."""
+    fields = ("kind", "subject", "created_at")
+    unique = list(dict.fromkeys(repositories))
+    direct: dict[str, dict] = {}
+    by_namespace: dict[str, dict] = {}
+    for start in range(0, len(unique), chunk):
+        part = unique[start : start + chunk]
+        for row in Exclusion.objects.filter(
+            kind=ExclusionKind.REPOSITORY, subject__in=part, active=True
+        ).values(*fields):
+            direct[row["subject"]] = row
+        namespaces = {ns for repo in part for ns in enclosing_namespaces(repo)}
+        for row in Exclusion.objects.filter(
+            kind=ExclusionKind.NAMESPACE, subject__in=namespaces, active=True
+        ).values(*fields):
+            by_namespace[row["subject"]] = row
+    matches: dict[str, dict] = {}
+    for repo in unique:
+        if repo in direct:
+            matches[repo] = direct[repo]
+            continue
+        for namespace in enclosing_namespaces(repo):  # outermost first, as exclusion_matching
+            if namespace in by_namespace:
+                matches[repo] = by_namespace[namespace]
+                break
+    return matches
