@@ -95,7 +95,7 @@ def test_the_admin_shows_a_new_token_once(admin_client) -> None:
         follow=True,
     )
     token = PipelineToken.objects.get()
-    message = [str(m) for m in response.context["messages"]][0]
+    message = next(str(m) for m in response.context["messages"])
     key = message.split("The token for mirror is ")[1].split(" ")[0]
     assert key.startswith(token.prefix + ".")
     assert PipelineToken.objects.get_from_key(key) == token
