@@ -237,3 +237,22 @@ CELERY_BEAT_SCHEDULE["optout-expire-unverified"] = {
     "task": "optout.tasks.expire_unverified",
     "schedule": 15 * 60.0,
 }
+# --- Registry (issue 4: transparency log, pipeline API) --------------------------------
+# Pipeline tokens: registry.PipelineToken extends this library's abstract key model.
+INSTALLED_APPS += ["rest_framework_api_key"]
+# Seconds between signed checkpoints: 0 signs after every change; N signs at most every N
+# seconds on append, and the periodic task below signs what is left.
+LOG_CHECKPOINT_INTERVAL = env_int("LOG_CHECKPOINT_INTERVAL", 0, minimum=0)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "registry-checkpoint-publish": {
+        "task": "registry.tasks.checkpoint_publish",
+        "schedule": float(max(LOG_CHECKPOINT_INTERVAL, 10)),
+    },
+}
+# Rates for the pipeline API: anonymous callers by address, token holders by token.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registry_token"] = env_str(
+    "API_TOKEN_RATE", "6000/minute"
+)
+# Largest page of log entries or changes returned by one call.
+REGISTRY_PAGE_MAX = env_int("REGISTRY_PAGE_MAX", 10_000, minimum=1)

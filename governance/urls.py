@@ -16,6 +16,7 @@ urlpatterns = [
     path("requests/", include("optout.urls")),
     path("api/v1/requests/", include("optout.api_urls")),
     path("api/v1/", include("registry.api_urls")),
+    path(".well-known/", include("registry.well_known_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

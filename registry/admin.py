@@ -1,6 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from registry.models import Exclusion, LogEntry
+from registry.models import Exclusion, LogEntry, PipelineToken, SignedCheckpoint
 
 
 @admin.register(Exclusion)
@@ -32,6 +32,47 @@ class LogEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PipelineToken)
+class PipelineTokenAdmin(admin.ModelAdmin):
+    """Maintainers create tokens here; the secret is shown once, in a message."""
+
+    list_display = ["prefix", "name", "scopes", "created", "expiry_date", "revoked"]
+    list_filter = ["revoked", "created"]
+    search_fields = ["name", "prefix"]
+    fields = ["name", "scopes", "expiry_date", "revoked", "prefix", "created"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        if obj is None:
+            return ["prefix", "created"]
+        if obj.revoked:  # revocation is final: nothing about a revoked token changes
+            return ["name", "scopes", "expiry_date", "revoked", "prefix", "created"]
+        return ["scopes", "prefix", "created"]
+
+    def save_model(self, request, obj: PipelineToken, form, change: bool) -> None:
+        if change:
+            obj.save()
+            return
+        key = PipelineToken.objects.assign_key(obj)
+        obj.save()
+        messages.warning(
+            request,
+            f"The token for {obj.name} is {key} . Copy it now: it is stored only as a hash "
+            "and cannot be shown again.",
+        )
+
+
+@admin.register(SignedCheckpoint)
+class SignedCheckpointAdmin(admin.ModelAdmin):
+    list_display = ["size", "created_at"]
+    readonly_fields = ["size", "root_hash", "note", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -1,31 +1,43 @@
 """Checkpoints: the log's size and Merkle root, signed as a C2SP signed note.
 
 Formats followed:
-- leaves and nodes hashed as RFC 6962 / RFC 9162: leaf = SHA-256(0x00 ‖ data),
-  node = SHA-256(0x01 ‖ left ‖ right), the root of an empty tree is SHA-256("");
+- leaves and nodes hashed as RFC 6962 / RFC 9162 (``registry.merkle``);
 - the checkpoint body is C2SP tlog-checkpoint (origin, size, base64 root, each on a line);
-- the signature line is C2SP signed-note with an Ed25519 key (signature type 0x01).
+- the signature line is C2SP signed-note with an Ed25519 key (``registry.notes``).
 
-MINIMAL (Foundation): the root is recomputed from every leaf on each call, O(n). The
-registry issue stores subtree hashes so that roots and proofs need O(log n) reads; the
-functions below keep their signatures.
+Roots come from stored subtree hashes: O(log n) node reads, whatever the log's size.
+Every signed size is stored once as a ``SignedCheckpoint`` row; the API publishes the
+newest. ``LOG_CHECKPOINT_INTERVAL`` (seconds) batches them: 0 signs after every change,
+N signs at most every N seconds on append, and ``registry.tasks.checkpoint_publish`` (a
+periodic task) signs what is left once the interval has passed.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
+import datetime as dt
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from registry.models import LogEntry
+from registry import log, notes
+from registry.merkle import leaf_hash, merkle_root  # re-exported: tests and callers use them
+from registry.models import SignedCheckpoint
 from registry.selectors import log_size
 from registry.signing import load_signing_key
 
-ED25519_ALGORITHM = b"\x01"
+__all__ = [
+    "Checkpoint",
+    "checkpoint_at",
+    "checkpoint_latest",
+    "checkpoint_publish",
+    "leaf_hash",
+    "merkle_root",
+    "sign_checkpoint",
+    "verifier_key",
+]
 
 
 @dataclass(frozen=True)
@@ -39,65 +51,64 @@ class Checkpoint:
         return base64.b64encode(self.root_hash).decode()
 
 
-def leaf_bytes(entry: LogEntry) -> bytes:
-    """The exact bytes hashed for an entry: one tab-separated UTF-8 line."""
-    return "\t".join(
-        [str(entry.index), entry.action, entry.kind, entry.subject, entry.cause]
-    ).encode()
-
-
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def merkle_root(leaf_hashes: list[bytes]) -> bytes:
-    """RFC 6962's MTH over already-hashed leaves."""
-    if not leaf_hashes:
-        return hashlib.sha256(b"").digest()
-    if len(leaf_hashes) == 1:
-        return leaf_hashes[0]
-    split = 1 << ((len(leaf_hashes) - 1).bit_length() - 1)  # largest power of 2 below n
-    return node_hash(merkle_root(leaf_hashes[:split]), merkle_root(leaf_hashes[split:]))
-
-
-def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_ALGORITHM + public_key).digest()[:4]
-
-
-def _public_key_bytes(private_key: Ed25519PrivateKey) -> bytes:
-    return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
 def verifier_key() -> str:
     """The verifier key in C2SP's text form: ``name+hexkeyid+base64(0x01‖key)``."""
-    public = _public_key_bytes(load_signing_key())
-    name = settings.LOG_NAME
-    encoded = base64.b64encode(ED25519_ALGORITHM + public).decode()
-    return f"{name}+{key_id(name, public).hex()}+{encoded}"
+    return str(notes.verifier_key_for(settings.LOG_NAME, load_signing_key()))
 
 
 def sign_checkpoint(size: int, root_hash: bytes) -> str:
-    name = settings.LOG_NAME
-    body = f"{name}\n{size}\n{base64.b64encode(root_hash).decode()}\n"
-    private = load_signing_key()
-    signature = private.sign(body.encode())
-    stamp = base64.b64encode(key_id(name, _public_key_bytes(private)) + signature).decode()
-    return f"{body}\n\u2014 {name} {stamp}\n"
+    text = notes.checkpoint_text(settings.LOG_NAME, size, root_hash)
+    return notes.sign_note(text, settings.LOG_NAME, load_signing_key())
+
+
+def _from_row(row: SignedCheckpoint) -> Checkpoint:
+    return Checkpoint(size=row.size, root_hash=bytes(row.root_hash), note=row.note)
+
+
+def _store(size: int, *, current: int) -> Checkpoint:
+    root = log.root_at(size, current=current)
+    note = sign_checkpoint(size, root)
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent signer may win the race
+            row = SignedCheckpoint.objects.create(size=size, root_hash=root, note=note)
+    except IntegrityError:
+        row = SignedCheckpoint.objects.get(size=size)
+    return _from_row(row)
 
 
 def checkpoint_at(size: int) -> Checkpoint:
-    """The signed checkpoint of the log's first ``size`` entries."""
-    entries = LogEntry.objects.filter(index__lt=size).order_by("index")
-    hashes = [leaf_hash(leaf_bytes(entry)) for entry in entries.iterator(chunk_size=10_000)]
-    if len(hashes) != size:
-        raise ValueError(f"The log has {len(hashes)} entries, fewer than {size}.")
-    root = merkle_root(hashes)
-    return Checkpoint(size=size, root_hash=root, note=sign_checkpoint(size, root))
+    """The signed checkpoint of the log's first ``size`` entries (signed now if need be)."""
+    row = SignedCheckpoint.objects.filter(size=size).first()
+    if row is not None:
+        return _from_row(row)
+    current = log_size()
+    if size > current:
+        raise ValueError(f"The log has {current} entries, fewer than {size}.")
+    return _store(size, current=current)
 
 
 def checkpoint_latest() -> Checkpoint:
+    """The newest published checkpoint (the one the API serves).
+
+    With ``LOG_CHECKPOINT_INTERVAL`` above 0 it may lag the log by that many seconds;
+    the log's first checkpoint is made on demand.
+    """
+    row = SignedCheckpoint.objects.order_by("-size").first()
+    if row is not None:
+        return _from_row(row)
     return checkpoint_at(log_size())
+
+
+def checkpoint_publish(*, size: int, force: bool = False) -> Checkpoint | None:
+    """Sign ``size`` unless the interval since the last checkpoint has not passed.
+
+    Called by ``registry.services`` after each append (inside its transaction, with the
+    log head locked) and by the periodic task. Returns the new checkpoint, if any.
+    """
+    latest = SignedCheckpoint.objects.order_by("-size").first()
+    if latest is not None and latest.size >= size:
+        return None
+    interval = dt.timedelta(seconds=settings.LOG_CHECKPOINT_INTERVAL)
+    if not force and latest is not None and timezone.now() - latest.created_at < interval:
+        return None
+    return _store(size, current=log_size())

@@ -9,3 +9,7 @@ class ExclusionKind(models.TextChoices):
 class LogAction(models.TextChoices):
     ADD = "add", "Add"
     REMOVE = "remove", "Remove"
+
+
+class TokenScope(models.TextChoices):
+    REGISTRY_READ = "registry:read", "Read the registry (bulk check, export, log)"

@@ -1,14 +1,21 @@
-"""Exclusions (current state) and the append-only log of every change to them.
+"""Exclusions (current state), the append-only log, its Merkle tree and checkpoints.
 
-MINIMAL (Foundation): the log is a plain ordered table. The registry issue adds the
-Merkle tree over it (RFC 6962 leaves, stored subtree hashes), signed checkpoints and
-proofs. Until then a "checkpoint" is just a log size.
+- ``Exclusion`` rows are the state in force; each records the log index that added it
+  and, once removed, the index that removed it, so the set in force at any log size is
+  one indexed query (``selectors.exclusions_at``), not a replay.
+- ``LogEntry`` keeps the exact leaf text that was hashed (docs/registry.md, "Leaf format").
+- ``MerkleNode`` stores the hash of every complete perfect subtree, keyed by its in-order
+  position (``registry.merkle.position``), so roots and proofs need O(log n) reads.
+- ``LogHead`` is the single row every append locks; it also holds the right edge of the
+  tree (the frontier) so an append computes new nodes without reading any.
+- ``SignedCheckpoint`` is one row per tree size the log signed and published.
 """
 
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from rest_framework_api_key.models import AbstractAPIKey
 
 from registry.enums import ExclusionKind, LogAction
 
@@ -22,6 +29,12 @@ class Exclusion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     removed_reason = models.TextField(blank=True)
+    added_at_index = models.PositiveBigIntegerField(
+        null=True, help_text="Index of the log entry that added it."
+    )
+    removed_at_index = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Index of the log entry that removed it."
+    )
 
     class Meta:
         constraints = [
@@ -31,7 +44,10 @@ class Exclusion(models.Model):
                 name="registry_one_active_exclusion_per_subject",
             ),
         ]
-        indexes = [models.Index(fields=["subject"])]
+        indexes = [
+            models.Index(fields=["subject"]),
+            models.Index(fields=["added_at_index"], name="registry_exclusion_added"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject}{'' if self.active else ' (removed)'}"
@@ -46,6 +62,7 @@ class LogEntry(models.Model):
     subject = models.CharField(max_length=512)
     cause = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    leaf = models.TextField(help_text="The exact UTF-8 text hashed as this entry's leaf.")
 
     class Meta:
         ordering = ["index"]
@@ -59,9 +76,52 @@ class LogHead(models.Model):
     """The log's size. One row, locked by every append so indexes are gap-free."""
 
     size = models.PositiveBigIntegerField(default=0)
+    # Hashes of the perfect subtrees making up [0, size), largest first, 32 bytes each.
+    frontier = models.BinaryField(default=b"")
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(id=1), name="registry_single_log_head")]
 
     def __str__(self) -> str:
         return f"log size {self.size}"
+
+
+class MerkleNode(models.Model):
+    """The hash of one complete perfect subtree (a leaf is a subtree of one)."""
+
+    position = models.PositiveBigIntegerField(primary_key=True)
+    hash = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"node {self.position}"
+
+
+class SignedCheckpoint(models.Model):
+    """A tree size the log signed and published, with its root and signed note."""
+
+    size = models.PositiveBigIntegerField(unique=True)
+    root_hash = models.BinaryField(max_length=32)
+    note = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-size"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at size {self.size}"
+
+
+class PipelineToken(AbstractAPIKey):
+    """An API token for a pipeline: stored hashed by djangorestframework-api-key.
+
+    ``scopes`` is a space-separated list (today only ``registry:read``).
+    """
+
+    scopes = models.CharField(max_length=200, default="registry:read")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "pipeline API token"
+        verbose_name_plural = "pipeline API tokens"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes.split()

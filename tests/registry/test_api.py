@@ -1,8 +1,24 @@
+import base64
+import csv
+import gzip
+import io
+import json
+
+import pyarrow.parquet as pq
 import pytest
 
-from registry.services import exclusion_add
+from registry import merkle, notes
+from registry.checkpoints import checkpoint_latest, verifier_key
+from registry.services import exclusion_add, exclusion_remove
 
 pytestmark = pytest.mark.django_db
+
+
+def _seed() -> None:
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="c:1")
+    exclusion_add(kind="namespace", subject="github.com/org", cause="c:2")
+    exclusion_add(kind="repository", subject="github.com/x/y", cause="c:3")
+    exclusion_remove(kind="repository", subject="github.com/a/b", cause="c:1", reason="withdrawn")
 
 
 def test_check_answers_with_the_matching_namespace_exclusion(client) -> None:
@@ -21,3 +37,182 @@ def test_check_errors_have_the_single_error_shape(client) -> None:
     assert "not a supported host" in error["fields"]["repo"][0]
     missing = client.get("/api/v1/check").json()["error"]
     assert missing["fields"]["repo"] == ["This field is required."]
+
+
+def test_bulk_check_answers_text_lines_and_reports_bad_ones(client, auth) -> None:
+    _seed()
+    body = "github.com/org/one\nnotahost.example/a/b\ngithub.com/a/b\nx/y\ngithub.com/owner\n"
+    response = client.post("/api/v1/check", body, content_type="text/plain", **auth)
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["checked"], data["excluded"], data["errors"]) == (3, 2, 2)
+    results = data["results"]
+    assert [r["excluded"] for r in results] == [True, None, False, True, None]
+    assert results[0]["exclusion"]["subject"] == "github.com/org"
+    assert "not a supported host" in results[1]["error"]
+    assert results[4]["error"] == "This is a whole namespace; give owner/name."
+
+
+def test_bulk_check_takes_json_and_caps_the_batch(client, auth) -> None:
+    _seed()
+    ok = client.post("/api/v1/check", {"repos": ["github.com/x/y"]}, "application/json", **auth)
+    assert ok.json()["results"][0]["repo"] == "github.com/x/y"
+    assert ok.json()["results"][0]["excluded"] is True
+    too_many = {"repos": ["a/b"] * 10_001}
+    response = client.post("/api/v1/check", too_many, "application/json", **auth)
+    assert response.status_code == 400
+    assert "10000" in response.json()["error"]["fields"]["repos"][0]
+
+
+def test_bulk_check_of_10000_answers_every_line(client, auth) -> None:
+    exclusion_add(kind="namespace", subject="github.com/o7", cause="c")
+    repos = [f"o{i % 10}/r{i}" for i in range(10_000)]
+    response = client.post("/api/v1/check", "\n".join(repos), "text/plain", **auth)
+    data = response.json()
+    assert (data["checked"], data["excluded"]) == (10_000, 1_000)
+
+
+def test_bulk_check_needs_a_token(client) -> None:
+    response = client.post("/api/v1/check", "a/b", content_type="text/plain")
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("fmt", ["txt", "ndjson", "csv", "parquet"])
+def test_export_gives_the_set_at_the_checkpoint_in_each_format(client, auth, fmt) -> None:
+    _seed()
+    response = client.get("/api/v1/exclusions/export", {"format": fmt}, **auth)
+    assert response.status_code == 200
+    assert response["X-Log-Size"] == "4"
+    raw = b"".join(response.streaming_content)
+    if fmt == "txt":
+        assert raw.decode() == "github.com/org/*\ngithub.com/x/y\n"
+    elif fmt == "ndjson":
+        rows = [json.loads(line) for line in raw.decode().splitlines()]
+        assert rows == [
+            {"kind": "namespace", "subject": "github.com/org", "index": 1},
+            {"kind": "repository", "subject": "github.com/x/y", "index": 2},
+        ]
+    elif fmt == "csv":
+        assert list(csv.reader(io.StringIO(raw.decode()))) == [
+            ["kind", "subject", "index"],
+            ["namespace", "github.com/org", "1"],
+            ["repository", "github.com/x/y", "2"],
+        ]
+    else:
+        table = pq.read_table(io.BytesIO(raw))
+        assert table.to_pylist() == [
+            {"kind": "namespace", "subject": "github.com/org", "index": 1},
+            {"kind": "repository", "subject": "github.com/x/y", "index": 2},
+        ]
+
+
+def test_export_answers_304_for_the_same_checkpoint_and_format_only(client, auth) -> None:
+    _seed()
+    first = client.get("/api/v1/exclusions/export", {"format": "txt"}, **auth)
+    etag = first["ETag"]
+    assert etag.startswith('"4-') and etag.endswith('-txt"')
+    same = client.get(
+        "/api/v1/exclusions/export", {"format": "txt"}, HTTP_IF_NONE_MATCH=etag, **auth
+    )
+    assert (same.status_code, same["ETag"], same.content) == (304, etag, b"")
+    other = client.get(
+        "/api/v1/exclusions/export", {"format": "csv"}, HTTP_IF_NONE_MATCH=etag, **auth
+    )
+    assert other.status_code == 200
+    exclusion_add(kind="repository", subject="github.com/new/one", cause="c:9")
+    changed = client.get(
+        "/api/v1/exclusions/export", {"format": "txt"}, HTTP_IF_NONE_MATCH=etag, **auth
+    )
+    assert changed.status_code == 200
+    assert changed["ETag"].startswith('"5-')
+
+
+def test_export_is_gzipped_when_asked(client, auth) -> None:
+    _seed()
+    response = client.get(
+        "/api/v1/exclusions/export", {"format": "txt"}, HTTP_ACCEPT_ENCODING="br, gzip", **auth
+    )
+    assert response["Content-Encoding"] == "gzip"
+    assert response["ETag"].endswith('-txt-gzip"')
+    assert (
+        gzip.decompress(b"".join(response.streaming_content))
+        == b"github.com/org/*\ngithub.com/x/y\n"
+    )
+    refused = client.get(
+        "/api/v1/exclusions/export", {"format": "txt"}, HTTP_ACCEPT_ENCODING="gzip;q=0", **auth
+    )
+    assert not refused.has_header("Content-Encoding")
+
+
+def test_export_rejects_an_unknown_format(client, auth) -> None:
+    response = client.get("/api/v1/exclusions/export", {"format": "xml"}, **auth)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["format"] == ['"xml" is not a valid choice.']
+
+
+def test_changes_are_paged_up_to_the_checkpoint(client, auth) -> None:
+    _seed()
+    page = client.get("/api/v1/exclusions/changes", {"since": 1, "limit": 2}, **auth).json()
+    assert [(c["index"], c["action"], c["subject"]) for c in page["changes"]] == [
+        (1, "add", "github.com/org"),
+        (2, "add", "github.com/x/y"),
+    ]
+    assert (page["next"], page["complete"], page["checkpoint"]["size"]) == (3, False, 4)
+    last = client.get("/api/v1/exclusions/changes", {"since": 3}, **auth).json()
+    assert [(c["action"], c["subject"]) for c in last["changes"]] == [("remove", "github.com/a/b")]
+    assert (last["next"], last["complete"]) == (4, True)
+    beyond = client.get("/api/v1/exclusions/changes", {"since": 9}, **auth)
+    assert beyond.status_code == 400
+
+
+def test_the_checkpoint_and_key_verify_together(client) -> None:
+    _seed()
+    note = client.get("/api/v1/log/checkpoint")
+    assert note["Content-Type"] == "text/plain; charset=utf-8"
+    key_text = client.get("/api/v1/log/key").content.decode().strip()
+    assert client.get("/.well-known/opt-out-log-key").content.decode().strip() == key_text
+    assert key_text == verifier_key()
+    parsed = notes.verify_checkpoint(note.content.decode(), notes.parse_verifier_key(key_text))
+    assert (parsed.size, parsed.root_hash) == (4, checkpoint_latest().root_hash)
+
+
+def test_entries_and_inclusion_proofs_verify_against_the_checkpoint(client) -> None:
+    _seed()
+    entries = client.get("/api/v1/log/entries", {"start": 0, "end": 100}).json()
+    assert (entries["start"], entries["end"], entries["log_size"]) == (0, 4, 4)
+    checkpoint = checkpoint_latest()
+    for entry in entries["entries"]:
+        leaf = entry["leaf"].encode()
+        assert base64.b64decode(entry["leaf_hash"]) == merkle.leaf_hash(leaf)
+        proof = client.get(
+            "/api/v1/log/proof/inclusion", {"index": entry["index"], "size": 4}
+        ).json()
+        assert (proof["index"], proof["size"]) == (entry["index"], 4)
+        merkle.verify_inclusion(
+            index=entry["index"],
+            size=4,
+            leaf=merkle.leaf_hash(leaf),
+            proof=[base64.b64decode(h) for h in proof["hashes"]],
+            root=checkpoint.root_hash,
+        )
+    assert entries["entries"][3]["leaf"].startswith("3\tremove\trepository\tgithub.com/a/b\tc:1\t")
+
+
+def test_consistency_proofs_verify_and_bad_sizes_are_refused(client) -> None:
+    from registry.checkpoints import checkpoint_at
+
+    _seed()
+    proof = client.get("/api/v1/log/proof/consistency", {"first": 1, "second": 4}).json()
+    assert (proof["first"], proof["second"]) == (1, 4)
+    merkle.verify_consistency(
+        first=1,
+        second=4,
+        first_root=checkpoint_at(1).root_hash,
+        second_root=checkpoint_at(4).root_hash,
+        proof=[base64.b64decode(h) for h in proof["hashes"]],
+    )
+    bad = client.get("/api/v1/log/proof/consistency", {"first": 3, "second": 9})
+    assert bad.status_code == 400
+    assert "beyond" in bad.json()["error"]["fields"]["second"][0]
+    bad = client.get("/api/v1/log/proof/inclusion", {"index": 4, "size": 4})
+    assert "below size" in bad.json()["error"]["fields"]["size"][0]

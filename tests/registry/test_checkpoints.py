@@ -52,3 +52,40 @@ def test_the_checkpoint_note_verifies_with_the_published_key() -> None:
     assert stamp[:4].hex() == key_hash
     public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key_b64)[1:])
     public.verify(stamp[4:], (body + "\n").encode())  # raises on a bad signature
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_is_stored_for_each_change_by_default() -> None:
+    from registry.models import SignedCheckpoint
+
+    for i in range(3):
+        exclusion_add(kind="repository", subject=f"github.com/a/r{i}", cause="c")
+    assert list(SignedCheckpoint.objects.values_list("size", flat=True)) == [3, 2, 1]
+    assert checkpoint_latest().size == 3
+
+
+@pytest.mark.django_db
+def test_checkpoints_are_batched_when_an_interval_is_set(settings) -> None:
+    from registry.checkpoints import checkpoint_at
+    from registry.models import SignedCheckpoint
+    from registry.tasks import checkpoint_publish
+
+    settings.LOG_CHECKPOINT_INTERVAL = 3600
+    for i in range(3):
+        exclusion_add(kind="repository", subject=f"github.com/a/r{i}", cause="c")
+    # the first change signs (nothing was published yet); the next two wait for the interval
+    assert list(SignedCheckpoint.objects.values_list("size", flat=True)) == [1]
+    assert checkpoint_latest().size == 1
+    assert checkpoint_publish() is None  # the interval has not passed
+    SignedCheckpoint.objects.update(created_at="2000-01-01T00:00:00Z")
+    assert checkpoint_publish() == 3
+    assert checkpoint_latest().size == 3
+    assert checkpoint_at(2).root_hash == merkle_root(
+        [leaf_hash(text.encode()) for text in _leaves()[:2]]
+    )
+
+
+def _leaves() -> list[str]:
+    from registry.models import LogEntry
+
+    return list(LogEntry.objects.order_by("index").values_list("leaf", flat=True))

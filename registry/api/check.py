@@ -1,0 +1,148 @@
+"""Single check (anonymous) and bulk check (token) of repositories."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.api.common import PUBLIC_ERRORS, TOKEN_ERRORS, PlainTextParser, PublicMixin
+from registry.enums import ExclusionKind
+from registry.identifiers import IdentifierError, parse_identifier
+from registry.selectors import exclusion_matching, exclusions_matching_many, log_size
+from registry.tokens import HasRegistryRead
+
+BULK_MAX = 10_000
+
+
+class ExclusionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ExclusionKind.choices)
+    subject = serializers.CharField()
+    since = serializers.DateTimeField(source="created_at")
+
+
+class CheckView(PublicMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        repo = serializers.CharField(
+            max_length=600, help_text="A repository: owner/name, host/owner/name or a URL."
+        )
+
+    @extend_schema_serializer(component_name="CheckResult")
+    class OutputSerializer(serializers.Serializer):
+        repo = serializers.CharField(help_text="The canonical id.")
+        excluded = serializers.BooleanField()
+        exclusion = ExclusionSerializer(allow_null=True)
+        log_size = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="check_one",
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, **PUBLIC_ERRORS},
+        auth=[],
+    )
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            identifier = parse_identifier(params.validated_data["repo"])
+        except IdentifierError as exc:
+            raise serializers.ValidationError({"repo": [str(exc)]}) from None
+        if identifier.kind != ExclusionKind.REPOSITORY:
+            raise serializers.ValidationError(
+                {"repo": ["Give a repository (owner/name), not a whole namespace."]}
+            )
+        match = exclusion_matching(identifier.canonical)
+        body = {
+            "repo": identifier.canonical,
+            "excluded": match is not None,
+            "exclusion": match,
+            "log_size": log_size(),
+        }
+        return Response(self.OutputSerializer(body).data)
+
+    class BulkInputSerializer(serializers.Serializer):
+        repos = serializers.ListField(
+            child=serializers.CharField(allow_blank=True, max_length=600, trim_whitespace=False),
+            max_length=BULK_MAX,
+            help_text=f"Up to {BULK_MAX:,} repositories, in any form the single check accepts.",
+        )
+
+    class BulkOutputSerializer(serializers.Serializer):
+        class ResultSerializer(serializers.Serializer):
+            input = serializers.CharField(help_text="The line as sent.")
+            repo = serializers.CharField(allow_null=True, help_text="Canonical id, if it parsed.")
+            excluded = serializers.BooleanField(allow_null=True)
+            exclusion = ExclusionSerializer(allow_null=True)
+            error = serializers.CharField(allow_null=True, help_text="Why the line is unusable.")
+
+        log_size = serializers.IntegerField()
+        checked = serializers.IntegerField()
+        excluded = serializers.IntegerField()
+        errors = serializers.IntegerField()
+        results = ResultSerializer(many=True)
+
+    def get_permissions(self):
+        return [HasRegistryRead()] if self.request.method == "POST" else []
+
+    def get_parsers(self):
+        return [JSONParser(), PlainTextParser()]
+
+    @extend_schema(
+        operation_id="check_bulk",
+        request={"application/json": BulkInputSerializer, "text/plain": OpenApiTypes.STR},
+        responses={200: BulkOutputSerializer, **TOKEN_ERRORS},
+        description=(
+            f'Check up to {BULK_MAX:,} repositories: a JSON body `{{"repos": [...]}}` or '
+            "plain text with one repository a line. Unparseable lines come back with their "
+            "error; the rest are still answered."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.data, str):
+            lines = request.data.splitlines()
+            if lines and len(lines) > BULK_MAX:
+                raise serializers.ValidationError(
+                    {"repos": [f"Send at most {BULK_MAX:,} lines a call; this had {len(lines)}."]}
+                )
+            repos = lines
+        else:
+            params = self.BulkInputSerializer(data=request.data)
+            params.is_valid(raise_exception=True)
+            repos = params.validated_data["repos"]
+        results: list[dict] = []
+        canonical: list[str] = []
+        for text in repos:
+            result = {"input": text, "repo": None, "excluded": None, "exclusion": None}
+            try:
+                identifier = parse_identifier(text)
+            except IdentifierError as exc:
+                result["error"] = str(exc)
+            else:
+                if identifier.kind != ExclusionKind.REPOSITORY:
+                    result["error"] = "This is a whole namespace; give owner/name."
+                else:
+                    result["repo"] = identifier.canonical
+                    result["error"] = None
+                    canonical.append(identifier.canonical)
+            results.append(result)
+        size = log_size()
+        matches = exclusions_matching_many(canonical)
+        excluded = 0
+        for result in results:
+            if result["repo"] is not None:
+                match = matches.get(result["repo"])
+                result["excluded"] = match is not None
+                result["exclusion"] = match
+                excluded += match is not None
+        body = {
+            "log_size": size,
+            "checked": len(canonical),
+            "excluded": excluded,
+            "errors": len(results) - len(canonical),
+            "results": results,
+        }
+        return Response(self.BulkOutputSerializer(body).data)

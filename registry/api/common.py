@@ -1,0 +1,68 @@
+"""Pieces shared by the registry's API views: error schema, text parser, throttles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from registry.tokens import THROTTLES, ApiKeyChallenge, HasRegistryRead
+
+MAX_TEXT_BODY = 8 * 1024 * 1024  # 10,000 lines of at most ~600 characters, with room
+
+
+class ErrorSerializer(serializers.Serializer):
+    class ErrorBody(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+    error = ErrorBody()
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+PUBLIC_ERRORS: dict[int, Any] = {
+    400: _error("The input is invalid; `fields` says which and why."),
+    401: _error("The token sent is unknown, revoked or expired."),
+    429: _error("Too many calls; retry after the `Retry-After` seconds."),
+}
+TOKEN_ERRORS: dict[int, Any] = {
+    **PUBLIC_ERRORS,
+    401: _error("No token, or an unknown, revoked or expired one."),
+    403: _error("The token lacks the registry:read scope."),
+}
+
+
+class PlainTextParser(BaseParser):
+    """A ``text/plain`` body as one string (bulk check: one repository a line)."""
+
+    media_type = "text/plain"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> str:
+        data = stream.read(MAX_TEXT_BODY + 1) if stream is not None else b""
+        if len(data) > MAX_TEXT_BODY:
+            raise ParseError(f"The body is over {MAX_TEXT_BODY} bytes; send fewer lines a call.")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParseError("The body is not UTF-8 text.") from None
+
+
+class PublicMixin:
+    """Anonymous calls allowed, throttled by address; token holders throttled by token."""
+
+    authentication_classes = [ApiKeyChallenge]
+    permission_classes: list = []
+    throttle_classes = THROTTLES
+
+
+class TokenMixin:
+    authentication_classes = [ApiKeyChallenge]
+    permission_classes = [HasRegistryRead]
+    throttle_classes = THROTTLES

@@ -1,0 +1,162 @@
+"""The full export (streamed, ETag bound to the checkpoint) and the changes feed."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.api.common import TOKEN_ERRORS, TokenMixin
+from registry.checkpoints import Checkpoint, checkpoint_latest
+from registry.enums import ExclusionKind, LogAction
+from registry.exports import FORMATS, export_stream, gzip_stream
+from registry.models import LogEntry
+
+_GZIP = re.compile(r"(^|,)\s*gzip\s*(;\s*q\s*=\s*(?!0(\.0*)?\s*(,|$))[0-9.]+\s*)?(,|$)")
+
+
+def _wants_gzip(request: Request) -> bool:
+    return bool(_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "").lower()))
+
+
+def etag_for(checkpoint: Checkpoint, fmt: str, *, gzip: bool) -> str:
+    suffix = "-gzip" if gzip else ""
+    return f'"{checkpoint.size}-{checkpoint.root_hash.hex()[:32]}-{fmt}{suffix}"'
+
+
+def _matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return etag in tags
+
+
+class CheckpointSerializer(serializers.Serializer):
+    size = serializers.IntegerField()
+    root_hash = serializers.CharField(source="root_hash_b64", help_text="Base64.")
+    note = serializers.CharField(help_text="The signed note (C2SP tlog-checkpoint).")
+
+
+class _FormatIsOurs(DefaultContentNegotiation):
+    """``?format=`` picks the export's format here, not DRF's renderer: errors stay JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ExportView(TokenMixin, APIView):
+    content_negotiation_class = _FormatIsOurs
+    renderer_classes = [JSONRenderer]
+
+    class InputSerializer(serializers.Serializer):
+        format = serializers.ChoiceField(choices=list(FORMATS), default="txt")
+
+    @extend_schema(
+        operation_id="exclusions_export",
+        parameters=[InputSerializer],
+        responses={
+            (200, media.split(";")[0]): OpenApiResponse(
+                OpenApiTypes.BINARY if fmt == "parquet" else OpenApiTypes.STR,
+                description=f"The list as {fmt}.",
+            )
+            for fmt, media in FORMATS.items()
+        }
+        | {304: OpenApiResponse(description="Unchanged since the ETag sent."), **TOKEN_ERRORS},
+        description=(
+            "Every exclusion in force at the latest signed checkpoint, streamed. The ETag "
+            "names the checkpoint and format; send it back in If-None-Match to get 304 when "
+            "nothing changed. `X-Log-Size` and `X-Checkpoint-Root` name the checkpoint. "
+            "Send `Accept-Encoding: gzip` for a gzipped body."
+        ),
+    )
+    def get(self, request: Request) -> HttpResponse:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        fmt = params.validated_data["format"]
+        checkpoint = checkpoint_latest()
+        gzip = _wants_gzip(request)
+        etag = etag_for(checkpoint, fmt, gzip=gzip)
+        if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
+            response = HttpResponse(status=304)
+        else:
+            stream = export_stream(checkpoint.size, fmt)
+            response = StreamingHttpResponse(
+                gzip_stream(stream) if gzip else stream, content_type=FORMATS[fmt]
+            )
+            if gzip:
+                response["Content-Encoding"] = "gzip"
+            extension = "txt" if fmt == "txt" else fmt
+            response["Content-Disposition"] = (
+                f'attachment; filename="exclusions-{checkpoint.size}.{extension}"'
+            )
+        response["ETag"] = etag
+        response["Vary"] = "Accept-Encoding, Authorization"
+        response["Cache-Control"] = "private, no-cache"
+        response["X-Log-Size"] = str(checkpoint.size)
+        response["X-Checkpoint-Root"] = checkpoint.root_hash_b64
+        return response
+
+
+class ChangesView(TokenMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        since = serializers.IntegerField(
+            min_value=0, help_text="Log index to start from (your last log size)."
+        )
+        limit = serializers.IntegerField(min_value=1, required=False)
+
+    @extend_schema_serializer(component_name="ChangesPage")
+    class OutputSerializer(serializers.Serializer):
+        class ChangeSerializer(serializers.Serializer):
+            index = serializers.IntegerField()
+            action = serializers.ChoiceField(choices=LogAction.choices)
+            kind = serializers.ChoiceField(choices=ExclusionKind.choices)
+            subject = serializers.CharField()
+            at = serializers.DateTimeField(source="created_at")
+
+        since = serializers.IntegerField()
+        next = serializers.IntegerField(help_text="Pass as `since` for the next page.")
+        complete = serializers.BooleanField(help_text="True when `next` reached the checkpoint.")
+        checkpoint = CheckpointSerializer()
+        changes = ChangeSerializer(many=True)
+
+    @extend_schema(
+        operation_id="exclusions_changes",
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, **TOKEN_ERRORS},
+        description=(
+            "Adds and removes from log index `since` up to the latest signed checkpoint, "
+            "paged. Apply them in order; when `complete` is true you hold the checkpoint's set."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        since = params.validated_data["since"]
+        limit = min(
+            params.validated_data.get("limit", settings.REGISTRY_PAGE_MAX),
+            settings.REGISTRY_PAGE_MAX,
+        )
+        checkpoint = checkpoint_latest()
+        if since > checkpoint.size:
+            raise serializers.ValidationError(
+                {"since": [f"The latest checkpoint has size {checkpoint.size}; since is beyond."]}
+            )
+        end = min(since + limit, checkpoint.size)
+        changes = LogEntry.objects.filter(index__gte=since, index__lt=end).order_by("index")
+        body = {
+            "since": since,
+            "next": end,
+            "complete": end == checkpoint.size,
+            "checkpoint": checkpoint,
+            "changes": changes.values("index", "action", "kind", "subject", "created_at"),
+        }
+        return Response(self.OutputSerializer(body).data)

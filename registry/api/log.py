@@ -1,0 +1,153 @@
+"""The transparency log: signed checkpoint, verifier key, entries and proofs."""
+
+from __future__ import annotations
+
+import base64
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry import log
+from registry.api.common import PUBLIC_ERRORS, PublicMixin
+from registry.checkpoints import checkpoint_latest, verifier_key
+from registry.merkle import leaf_hash
+from registry.models import LogEntry
+from registry.selectors import log_size
+
+_TEXT = {(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR)}
+
+
+def _b64(values: list[bytes]) -> list[str]:
+    return [base64.b64encode(v).decode() for v in values]
+
+
+class CheckpointView(PublicMixin, APIView):
+    @extend_schema(
+        operation_id="log_checkpoint",
+        responses={**_TEXT, 429: PUBLIC_ERRORS[429], 401: PUBLIC_ERRORS[401]},
+        description="The latest signed checkpoint: a C2SP tlog-checkpoint signed note.",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        checkpoint = checkpoint_latest()
+        response = HttpResponse(checkpoint.note, content_type="text/plain; charset=utf-8")
+        response["Cache-Control"] = "no-cache"
+        return response
+
+
+class KeyView(PublicMixin, APIView):
+    @extend_schema(
+        operation_id="log_key",
+        responses={**_TEXT, 429: PUBLIC_ERRORS[429], 401: PUBLIC_ERRORS[401]},
+        description="The verifier key, in C2SP's text form `name+keyid+base64key`.",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(verifier_key() + "\n", content_type="text/plain; charset=utf-8")
+
+
+class EntriesView(PublicMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        start = serializers.IntegerField(min_value=0)
+        end = serializers.IntegerField(min_value=0, help_text="Exclusive; capped by page size.")
+
+        def validate(self, attrs: dict) -> dict:
+            if attrs["end"] < attrs["start"]:
+                raise serializers.ValidationError({"end": ["end must not be below start."]})
+            return attrs
+
+    @extend_schema_serializer(component_name="LogEntriesPage")
+    class OutputSerializer(serializers.Serializer):
+        class EntrySerializer(serializers.Serializer):
+            index = serializers.IntegerField()
+            leaf = serializers.CharField(help_text="The exact UTF-8 text that was hashed.")
+            leaf_hash = serializers.CharField(help_text="Base64 SHA-256(0x00 ‖ leaf).")
+
+        start = serializers.IntegerField()
+        end = serializers.IntegerField(help_text="One past the last entry returned.")
+        log_size = serializers.IntegerField()
+        entries = EntrySerializer(many=True)
+
+    @extend_schema(
+        operation_id="log_entries",
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, **PUBLIC_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        start, end = params.validated_data["start"], params.validated_data["end"]
+        size = log_size()
+        end = min(end, size, start + settings.REGISTRY_PAGE_MAX)
+        leaves = LogEntry.objects.filter(index__gte=start, index__lt=end).order_by("index")
+        entries = [
+            {
+                "index": index,
+                "leaf": text,
+                "leaf_hash": base64.b64encode(leaf_hash(text.encode())).decode(),
+            }
+            for index, text in leaves.values_list("index", "leaf")
+        ]
+        body = {"start": start, "end": max(end, start), "log_size": size, "entries": entries}
+        return Response(self.OutputSerializer(body).data)
+
+
+class InclusionProofView(PublicMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        index = serializers.IntegerField(min_value=0)
+        size = serializers.IntegerField(min_value=1)
+
+    @extend_schema_serializer(component_name="InclusionProof")
+    class OutputSerializer(serializers.Serializer):
+        index = serializers.IntegerField()
+        size = serializers.IntegerField()
+        hashes = serializers.ListField(child=serializers.CharField(), help_text="Base64.")
+
+    @extend_schema(
+        operation_id="log_proof_inclusion",
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, **PUBLIC_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        index, size = params.validated_data["index"], params.validated_data["size"]
+        try:
+            hashes = log.inclusion_proof(index, size, current=log_size())
+        except log.ProofRequestError as exc:
+            raise serializers.ValidationError({"size": [str(exc)]}) from None
+        return Response(
+            self.OutputSerializer({"index": index, "size": size, "hashes": _b64(hashes)}).data
+        )
+
+
+class ConsistencyProofView(PublicMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        first = serializers.IntegerField(min_value=0)
+        second = serializers.IntegerField(min_value=0)
+
+    @extend_schema_serializer(component_name="ConsistencyProof")
+    class OutputSerializer(serializers.Serializer):
+        first = serializers.IntegerField()
+        second = serializers.IntegerField()
+        hashes = serializers.ListField(child=serializers.CharField(), help_text="Base64.")
+
+    @extend_schema(
+        operation_id="log_proof_consistency",
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, **PUBLIC_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        first, second = params.validated_data["first"], params.validated_data["second"]
+        try:
+            hashes = log.consistency_proof(first, second, current=log_size())
+        except log.ProofRequestError as exc:
+            raise serializers.ValidationError({"second": [str(exc)]}) from None
+        body = {"first": first, "second": second, "hashes": _b64(hashes)}
+        return Response(self.OutputSerializer(body).data)

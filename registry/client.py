@@ -1,0 +1,318 @@
+"""Stand-alone pipeline client for the exclusion registry. It fails closed.
+
+No Django: the standard library and ``cryptography`` only, plus the registry's two pure
+modules ``registry/merkle.py`` and ``registry/notes.py`` (copy the three files together
+to use the client elsewhere). Run it as::
+
+    python -m registry.client sync --url https://portal.example --token KEY \\
+        --state-dir ./optout-state [--key 'name+keyid+base64key']
+    python -m registry.client check --state-dir ./optout-state owner/name host/owner/name …
+
+``sync`` fetches the signed checkpoint, checks its signature against the pinned verifier
+key, checks the consistency proof from the checkpoint it trusted last, fetches the new log
+entries, recomputes the Merkle root from them (so a rewritten entry is caught) and only
+then writes the new exclusion list and checkpoint, atomically: the state directory's
+``current`` link is switched to a complete new snapshot in one ``rename``. On a bad
+signature, an inconsistent or forked log, a rewritten entry or a network error it exits
+non-zero, says why, and leaves the state untouched.
+
+``check`` answers from the last synced state, offline. Exit codes: ``sync`` 0 done,
+1 refused (verification failed), 2 error (network, usage); ``check`` 0 none excluded,
+1 at least one excluded, 2 error.
+
+Snapshot files: ``checkpoint`` (the signed note), ``key`` (the verifier key),
+``tree.json`` (size and frontier hashes), ``exclusions.tsv`` (``kind<TAB>subject``, sorted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import shutil
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from registry import merkle, notes
+
+PAGE = 10_000
+REPOSITORY, NAMESPACE = "repository", "namespace"
+CASE_INSENSITIVE_HOSTS = {"github.com", "gitlab.com", "codeberg.org", "bitbucket.org"}
+DEFAULT_HOST = "github.com"
+
+
+class Refused(Exception):
+    """The server's answer does not verify: the log is forked, tampered or mis-signed."""
+
+
+class ClientError(Exception):
+    """The sync could not be done (network, usage, local state)."""
+
+
+@dataclass
+class State:
+    key: notes.VerifierKey
+    note: str
+    size: int
+    root: bytes
+    frontier: list[bytes]
+    exclusions: set[tuple[str, str]] = field(default_factory=set)
+
+
+# --- state on disk ----------------------------------------------------------------------
+
+
+def load_state(state_dir: Path) -> State | None:
+    current = state_dir / "current"
+    if not current.exists():
+        return None
+    try:
+        key = notes.parse_verifier_key((current / "key").read_text())
+        note = (current / "checkpoint").read_text()
+        tree = json.loads((current / "tree.json").read_text())
+        lines = (current / "exclusions.tsv").read_text().splitlines()
+    except (OSError, ValueError) as exc:
+        raise ClientError(f"The state in {current} is unreadable ({exc}); sync afresh.") from None
+    try:
+        checkpoint = notes.verify_checkpoint(note, key)
+    except notes.NoteError as exc:
+        raise ClientError(f"The stored checkpoint no longer verifies: {exc}") from None
+    frontier = [base64.b64decode(h) for h in tree["frontier"]]
+    if tree["size"] != checkpoint.size or merkle.frontier_root(frontier) != checkpoint.root_hash:
+        raise ClientError(f"The state in {current} is inconsistent; sync into a new directory.")
+    exclusions = {tuple(line.split("\t", 1)) for line in lines if line}
+    return State(key, note, checkpoint.size, checkpoint.root_hash, frontier, exclusions)  # type: ignore[arg-type]
+
+
+def save_state(state_dir: Path, state: State) -> Path:
+    """Write a complete snapshot, then switch ``current`` to it with one atomic rename."""
+    snapshots = state_dir / "snapshots"
+    snapshots.mkdir(parents=True, exist_ok=True)
+    snapshot = snapshots / f"{state.size}-{secrets.token_hex(4)}"
+    snapshot.mkdir()
+    tree = {"size": state.size, "frontier": [base64.b64encode(h).decode() for h in state.frontier]}
+    files = {
+        "key": str(state.key) + "\n",
+        "checkpoint": state.note,
+        "tree.json": json.dumps(tree),
+        "exclusions.tsv": "".join(f"{k}\t{s}\n" for k, s in sorted(state.exclusions)),
+    }
+    for name, text in files.items():
+        with open(snapshot / name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    previous = (state_dir / "current").resolve() if (state_dir / "current").exists() else None
+    link = state_dir / f".current-{secrets.token_hex(4)}"
+    os.symlink(Path("snapshots") / snapshot.name, link)
+    os.replace(link, state_dir / "current")
+    if previous is not None and previous != snapshot.resolve():
+        shutil.rmtree(previous, ignore_errors=True)
+    return snapshot
+
+
+# --- talking to the server --------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, url: str, token: str | None, timeout: float) -> None:
+        if not url.startswith(("https://", "http://")):
+            raise ClientError(f"--url {url!r} must start with https:// (or http:// on loopback).")
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def get(self, path: str, **params: object) -> bytes:
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        request = urllib.request.Request(f"{self.url}{path}{query}")  # noqa: S310 (scheme checked)
+        if self.token:
+            request.add_header("Authorization", f"Api-Key {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            raise ClientError(f"GET {path} answered {exc.code}: {exc.read()[:300]!r}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise ClientError(f"GET {path} failed: {exc}") from None
+
+    def get_json(self, path: str, **params: object) -> dict:
+        try:
+            return json.loads(self.get(path, **params))
+        except ValueError:
+            raise ClientError(f"GET {path} did not return JSON.") from None
+
+
+def _hashes(values: Iterable[str]) -> list[bytes]:
+    try:
+        return [base64.b64decode(v, validate=True) for v in values]
+    except (ValueError, TypeError):
+        raise Refused("A proof hash is not valid base64.") from None
+
+
+def _apply(exclusions: set[tuple[str, str]], index: int, leaf: str) -> None:
+    fields = leaf.split("\t")
+    if len(fields) != 6 or fields[0] != str(index):
+        raise Refused(f"Log entry {index} is not a well-formed leaf: {leaf!r}.")
+    action, kind, subject = fields[1], fields[2], fields[3]
+    if kind not in (REPOSITORY, NAMESPACE) or action not in ("add", "remove"):
+        raise Refused(f"Log entry {index} has an unknown action or kind: {leaf!r}.")
+    if action == "add":
+        exclusions.add((kind, subject))
+    else:
+        exclusions.discard((kind, subject))
+
+
+def sync(server: Server, state_dir: Path, pinned_key: str | None) -> tuple[State, int]:
+    """Bring the state up to the server's signed checkpoint; return it and entries applied."""
+    old = load_state(state_dir)
+    if old is None:
+        if not pinned_key:
+            raise ClientError("First sync: pass --key with the log's verifier key to pin it.")
+        try:
+            key = notes.parse_verifier_key(pinned_key)
+        except notes.NoteError as exc:
+            raise ClientError(f"--key: {exc}") from None
+        old = State(key, "", 0, merkle.EMPTY_ROOT, [], set())
+    elif pinned_key and notes.parse_verifier_key(pinned_key) != old.key:
+        raise Refused("--key differs from the key pinned in the state directory.")
+    note = server.get("/api/v1/log/checkpoint").decode("utf-8", "replace")
+    try:
+        new = notes.verify_checkpoint(note, old.key)
+    except notes.NoteError as exc:
+        raise Refused(f"The checkpoint does not verify: {exc}") from None
+    if new.size < old.size:
+        raise Refused(f"The log shrank from {old.size} to {new.size} entries: it was rolled back.")
+    if new.size == old.size:
+        if new.root_hash != old.root:
+            raise Refused(f"Two different roots for size {new.size}: the log forked.")
+        return old, 0
+    if old.size > 0:
+        proof = server.get_json("/api/v1/log/proof/consistency", first=old.size, second=new.size)
+        try:
+            merkle.verify_consistency(
+                first=old.size,
+                second=new.size,
+                first_root=old.root,
+                second_root=new.root_hash,
+                proof=_hashes(proof.get("hashes", [])),
+            )
+        except merkle.ProofError as exc:
+            raise Refused(f"Inconsistent with the checkpoint trusted last: {exc}") from None
+    frontier, exclusions, index = list(old.frontier), set(old.exclusions), old.size
+    while index < new.size:
+        page = server.get_json("/api/v1/log/entries", start=index, end=new.size)
+        entries = page.get("entries") or []
+        if not entries:
+            raise ClientError(f"The server returned no entries from {index}.")
+        for entry in entries:
+            if entry.get("index") != index or not isinstance(entry.get("leaf"), str):
+                raise Refused(f"Expected log entry {index}, got {str(entry)[:200]}.")
+            leaf = entry["leaf"]
+            frontier, _ = merkle.frontier_append(frontier, index, merkle.leaf_hash(leaf.encode()))
+            _apply(exclusions, index, leaf)
+            index += 1
+            if index == new.size:
+                break
+    if merkle.frontier_root(frontier) != new.root_hash:
+        raise Refused("The entries served do not hash to the signed root: an entry was rewritten.")
+    state = State(old.key, note, new.size, new.root_hash, frontier, exclusions)
+    save_state(state_dir, state)
+    return state, new.size - old.size
+
+
+# --- checking ---------------------------------------------------------------------------
+
+
+def canonical(text: str) -> str:
+    """A light normaliser for ids already close to canonical (the server's parser is
+    the authority): strips a scheme, ``.git`` and slashes, adds the default host, and
+    folds case on the case-insensitive forges."""
+    value = text.strip()
+    for prefix in ("https://", "http://"):
+        if value.lower().startswith(prefix):
+            value = value[len(prefix) :]
+    value = value.strip("/").removesuffix(".git")
+    parts = value.split("/")
+    if "." not in parts[0]:
+        parts = [DEFAULT_HOST, *parts]
+    parts[0] = parts[0].lower()
+    if len(parts) < 3 or any(not p for p in parts):
+        raise ClientError(f"{text!r} is not a repository (host/owner/name or owner/name).")
+    result = "/".join(parts)
+    return result.lower() if parts[0] in CASE_INSENSITIVE_HOSTS else result
+
+
+def excluded_by(repo: str, exclusions: set[tuple[str, str]]) -> tuple[str, str] | None:
+    if (REPOSITORY, repo) in exclusions:
+        return (REPOSITORY, repo)
+    parts = repo.split("/")
+    for end in range(2, len(parts)):
+        namespace = "/".join(parts[:end])
+        if (NAMESPACE, namespace) in exclusions:
+            return (NAMESPACE, namespace)
+    return None
+
+
+# --- command line -----------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m registry.client", description=__doc__.split("\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    sync_cmd = commands.add_parser("sync", help="Verify and pull the signed exclusion list.")
+    sync_cmd.add_argument("--url", required=True, help="The portal's base URL.")
+    sync_cmd.add_argument("--token", default=os.environ.get("OPTOUT_TOKEN"))
+    sync_cmd.add_argument("--state-dir", required=True, type=Path)
+    sync_cmd.add_argument("--key", help="The log's verifier key (required on first sync).")
+    sync_cmd.add_argument("--timeout", type=float, default=30.0)
+    check_cmd = commands.add_parser("check", help="Check repositories against the synced list.")
+    check_cmd.add_argument("--state-dir", required=True, type=Path)
+    check_cmd.add_argument("repos", nargs="*", help="Repositories; '-' or none reads stdin.")
+    args = parser.parse_args(argv)
+
+    if args.command == "sync":
+        try:
+            state, applied = sync(
+                Server(args.url, args.token, args.timeout), args.state_dir, args.key
+            )
+        except Refused as exc:
+            print(f"REFUSED: {exc} The state was left untouched.", file=sys.stderr)
+            return 1
+        except ClientError as exc:
+            print(f"ERROR: {exc} The state was left untouched.", file=sys.stderr)
+            return 2
+        print(
+            f"synced: log size {state.size}, {applied} new entries, "
+            f"{len(state.exclusions)} exclusions in force"
+        )
+        return 0
+
+    try:
+        state = load_state(args.state_dir)
+        if state is None:
+            raise ClientError(f"No synced state in {args.state_dir}; run sync first.")
+        repos = args.repos if args.repos and args.repos != ["-"] else sys.stdin.read().split()
+        any_excluded = False
+        for text in repos:
+            repo = canonical(text)
+            match = excluded_by(repo, state.exclusions)
+            any_excluded |= match is not None
+            verdict = f"excluded\t{repo}\tby {match[0]} {match[1]}" if match else f"allowed\t{repo}"
+            print(verdict)
+    except ClientError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    return 1 if any_excluded else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
