@@ -11,6 +11,7 @@ import os
 
 CRASH_STEPS = (
     "planned",
+    "shard_partial",
     "shard_written",
     "shard_recorded",
     "metadata_written",

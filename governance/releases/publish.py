@@ -118,6 +118,7 @@ def _assemble_and_move(
         if _complete(store, final):
             store.remove_tree(staging)  # a crash came after a copy-style move had finished
             return
+        _remove_strays(store, f"{staging}/{DATA_DIR}", {s.name for s in shards})
         changelog = build_changelog(store, version, [s.name for s in shards])
         rows_out = sum(shard.rows_out for shard in shards)
         metadata = {
@@ -142,6 +143,13 @@ def _assemble_and_move(
         raise FileNotFoundError(
             f"Neither the staging folder {staging} nor a complete {final} exists."
         )
+
+
+def _remove_strays(store: Store, folder: str, expected: set[str]) -> None:
+    """Temporary files a crashed writer left (os._exit skips its clean-up) must not ship."""
+    for path in store.fs.ls(folder, detail=False):
+        if path.rsplit("/", 1)[-1] not in expected:
+            store.remove(path)
 
 
 def _complete(store: Store, folder: str) -> bool:

@@ -163,6 +163,7 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                     _progress(version, pending_progress)
                     pending_progress = 0
             buffer.finish()
+            crash_point("shard_partial")  # a temporary file half-written
             writer.close()
     _progress(version, pending_progress)
     index = _repository_index(counts, dataset.implied_host)
