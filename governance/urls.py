@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("requests/", include("optout.urls")),
     path("api/v1/", include("registry.api_urls")),
+    path("api/v1/", include("governance.api_urls")),  # dataset versions (releases)
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
