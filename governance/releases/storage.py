@@ -96,6 +96,9 @@ class Store:
 
     # --- reads ------------------------------------------------------------------------
     def exists(self, path: str) -> bool:
+        if not self.local:
+            # Other machines write the same bucket: never answer from a stale listing.
+            self.fs.invalidate_cache(path)
         return bool(self.fs.exists(path))
 
     def read_bytes(self, path: str) -> bytes:
@@ -109,12 +112,16 @@ class Store:
         return self.fs.info(path)
 
     def list_parquet(self, folder: str) -> list[str]:
+        if not self.local:
+            self.fs.invalidate_cache()
         if not self.fs.isdir(folder):
             return []
         names = [p for p in self.fs.ls(folder, detail=False) if p.endswith(".parquet")]
         return sorted(names)
 
     def list_dirs(self, folder: str) -> list[str]:
+        if not self.local:
+            self.fs.invalidate_cache()
         if not self.fs.isdir(folder):
             return []
         return sorted(
@@ -202,7 +209,12 @@ class Store:
             os.rename(source, target)
             _fsync_dir(os.path.dirname(target))
         else:
-            self.fs.mv(source, target, recursive=True)
+            # File by file: fsspec's recursive mv guesses folder semantics from listings.
+            self.fs.invalidate_cache()
+            for path in sorted(self.fs.find(source)):
+                self.fs.copy(path, target + path[len(source) :])
+            self.fs.rm(source, recursive=True)
+            self.fs.invalidate_cache()
 
     def remove_tree(self, path: str) -> None:
         if self.fs.exists(path):
