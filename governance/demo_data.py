@@ -8,7 +8,9 @@ dataset of ``make run`` and the benchmarks use this same generator.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,20 +42,23 @@ class ShardSpec:
     rows_per_repo: tuple[int, int] = (1, 12)
     content_bytes: tuple[int, int] = (120, 600)
     seed: int = 2026
+    row_group_rows: int = 10_000  # keeps readers' memory bounded by a row group
+    corpus_bytes: int = 1 << 20  # contents are slices of one generated corpus of this size
 
 
 def _owner_name(index: int) -> str:
     return f"owner-{index:05d}"
 
 
-def _content(rng: random.Random, target: int) -> str:
+def _corpus(rng: random.Random, size: int) -> str:
+    """Code-like text; row contents are slices of it, so generating millions is fast."""
     lines: list[str] = []
-    size = 0
-    while size < target:
+    total = 0
+    while total < size:
         a, b = rng.choice(_WORDS), rng.choice(_WORDS)
-        line = f"def {a}_{b}(x):\n    return x + {rng.randint(0, 999)}\n"
+        line = f"def {a}_{b}_{rng.randint(0, 9999)}(x):\n    return x + {rng.randint(0, 999)}\n"
         lines.append(line)
-        size += len(line)
+        total += len(line)
     return "".join(lines)
 
 
@@ -61,32 +66,50 @@ def generate_shards(folder: Path, spec: ShardSpec = ShardSpec()) -> list[Path]:
     """Write the shards of ``spec`` to ``folder``; the same seed gives the same bytes."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(spec.seed)
-    weights = [1.0 / (rank + 1) for rank in range(spec.owners)]
+    corpus = _corpus(
+        random.Random(spec.seed + 1), max(spec.corpus_bytes, spec.content_bytes[1] * 2)
+    )
+    # Zipf-like owners: owner k is picked with weight 1/(k+1), by bisecting the cumulative
+    # weights (O(log owners) a pick, so 300,000 owners stay fast).
+    cumulative = list(itertools.accumulate(1.0 / (rank + 1) for rank in range(spec.owners)))
+    languages = list(_LANGUAGES)
     repo_counter = 0
     paths: list[Path] = []
     for shard in range(spec.shards):
-        columns: dict[str, list] = {name: [] for name in SCHEMA.names}
-        while len(columns["blob_id"]) < spec.rows_per_shard:
-            owner = _owner_name(rng.choices(range(spec.owners), weights=weights)[0])
-            repo = f"{owner}/repo-{repo_counter:06d}"
-            repo_counter += 1
-            language = rng.choice(list(_LANGUAGES))
-            files = min(
-                rng.randint(*spec.rows_per_repo), spec.rows_per_shard - len(columns["blob_id"])
-            )
-            for file_number in range(files):
-                content = _content(rng, rng.randint(*spec.content_bytes))
-                path = f"src/{rng.choice(_WORDS)}_{file_number}.{_LANGUAGES[language]}"
-                columns["blob_id"].append(
-                    hashlib.sha1(f"{repo}/{path}".encode(), usedforsecurity=False).hexdigest()
-                )
-                columns["repo_name"].append(repo)
-                columns["path"].append(path)
-                columns["language"].append(language)
-                columns["license_type"].append(rng.choice(_LICENSES))
-                columns["size"].append(len(content))
-                columns["content"].append(content)
         path = folder / f"shard-{shard:05d}.parquet"
-        pq.write_table(pa.table(columns, schema=SCHEMA), path, compression="zstd")
+        temporary = path.with_suffix(".parquet.tmp")
+        rows = 0
+        with pq.ParquetWriter(temporary, SCHEMA, compression="zstd") as writer:
+            columns: dict[str, list] = {name: [] for name in SCHEMA.names}
+            while rows < spec.rows_per_shard:
+                owner_index = bisect.bisect(cumulative, rng.random() * cumulative[-1])
+                owner = _owner_name(min(owner_index, spec.owners - 1))
+                repo = f"{owner}/repo-{repo_counter:06d}"
+                repo_counter += 1
+                language = rng.choice(languages)
+                files = min(rng.randint(*spec.rows_per_repo), spec.rows_per_shard - rows)
+                for file_number in range(files):
+                    size = rng.randint(*spec.content_bytes)
+                    start = rng.randrange(len(corpus) - size)
+                    content = corpus[start : start + size]
+                    file_path = f"src/{rng.choice(_WORDS)}_{file_number}.{_LANGUAGES[language]}"
+                    columns["blob_id"].append(
+                        hashlib.sha1(
+                            f"{repo}/{file_path}".encode(), usedforsecurity=False
+                        ).hexdigest()
+                    )
+                    columns["repo_name"].append(repo)
+                    columns["path"].append(file_path)
+                    columns["language"].append(language)
+                    columns["license_type"].append(rng.choice(_LICENSES))
+                    columns["size"].append(len(content))
+                    columns["content"].append(content)
+                    rows += 1
+                    if len(columns["blob_id"]) >= spec.row_group_rows:
+                        writer.write_table(pa.table(columns, schema=SCHEMA))
+                        columns = {name: [] for name in SCHEMA.names}
+            if columns["blob_id"]:
+                writer.write_table(pa.table(columns, schema=SCHEMA))
+        temporary.replace(path)
         paths.append(path)
     return paths

@@ -5,3 +5,22 @@ class VersionStatus(models.TextChoices):
     BUILDING = "building", "Building"
     PUBLISHED = "published", "Published"
     FAILED = "failed", "Failed"
+
+
+class ReleaseStep(models.TextChoices):
+    """Where a building version is; the admin and the CLI show it as progress."""
+
+    PLANNING = "planning", "Planning"
+    SHARDS = "shards", "Writing shards"
+    PUBLISHING = "publishing", "Publishing"
+    DONE = "done", "Done"
+
+
+class ShardStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+
+
+class ShardAction(models.TextChoices):
+    REWRITE = "rewrite", "Rewrite (filter the source shard)"
+    REUSE = "reuse", "Reuse the previous output (nothing changed in it)"

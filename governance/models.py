@@ -1,16 +1,17 @@
-"""Datasets and their published versions.
+"""Datasets, their versions, and the shards each version is built from.
 
-MINIMAL (Foundation): a version records the registry log size it applied and its
-manifest's checksum. The releases issue adds per-shard tasks, shard reuse, changelogs,
-dataset cards, progress and the reconciler.
+The database is the source of truth for releases: a version is visible exactly when its
+row says ``published``. Files on storage follow it (see ``governance.releases.publish``).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Q
 
-from governance.enums import VersionStatus
+from governance.enums import ReleaseStep, ShardAction, ShardStatus, VersionStatus
 
 
 class Dataset(models.Model):
@@ -27,6 +28,15 @@ class Dataset(models.Model):
         max_length=1000, blank=True, help_text="Where versions are written (default: storage root)."
     )
     license = models.CharField(max_length=200, blank=True)
+    release_cadence = models.DurationField(
+        null=True,
+        blank=True,
+        default=timedelta(days=1),
+        help_text=(
+            "Least time between two scheduled releases (e.g. '1 00:00:00' for a day). "
+            "Empty: only manual releases."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -39,13 +49,38 @@ class DatasetVersion(models.Model):
     status = models.CharField(
         max_length=16, choices=VersionStatus.choices, default=VersionStatus.BUILDING
     )
+    step = models.CharField(
+        max_length=16, choices=ReleaseStep.choices, default=ReleaseStep.PLANNING
+    )
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The published version this one is compared with and reuses shards from.",
+    )
     log_size = models.PositiveBigIntegerField(help_text="Registry checkpoint (log size) applied.")
+    root_hash = models.CharField(max_length=64, blank=True, help_text="Checkpoint root, base64.")
+    checkpoint_note = models.TextField(blank=True, help_text="The signed checkpoint note.")
+    source_fingerprint = models.CharField(max_length=64, blank=True)
+    triggered_by = models.CharField(max_length=100, blank=True)
+    shards_total = models.PositiveIntegerField(default=0)
+    shards_done = models.PositiveIntegerField(default=0)
+    shards_reused = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0, help_text="Source rows processed.")
+    rows_total = models.PositiveBigIntegerField(default=0, help_text="Source rows to process.")
     rows_in = models.PositiveBigIntegerField(default=0)
     rows_out = models.PositiveBigIntegerField(default=0)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
+    manifest = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set once the version_published signal's receivers have run: the outbox flag the
+    # reconciler reads to re-announce a publication that a crash interrupted.
+    announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -56,6 +91,10 @@ class DatasetVersion(models.Model):
                 condition=Q(status=VersionStatus.BUILDING),
                 name="governance_one_build_at_a_time",
             ),
+            models.CheckConstraint(
+                condition=~Q(status=VersionStatus.PUBLISHED) | ~Q(manifest_sha256=""),
+                name="governance_published_has_manifest",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -64,3 +103,33 @@ class DatasetVersion(models.Model):
     @property
     def label(self) -> str:
         return f"{self.dataset.name} {self.version}"
+
+
+class ShardBuild(models.Model):
+    """One source shard of one version: rewritten from the source, or reused unchanged."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="shards")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=255, help_text="File name of the source shard.")
+    source_fingerprint = models.CharField(max_length=64)
+    source_bytes = models.PositiveBigIntegerField(default=0)
+    action = models.CharField(max_length=8, choices=ShardAction.choices)
+    reuse_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=8, choices=ShardStatus.choices, default=ShardStatus.PENDING
+    )
+    rows_in = models.PositiveBigIntegerField(default=0)
+    rows_out = models.PositiveBigIntegerField(default=0)
+    bytes = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "name"], name="governance_shard_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.name}"

@@ -195,6 +195,24 @@ CACHES = {
 # --- Portal behaviour -------------------------------------------------------------------
 OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", False)
 
+# --- Dataset releases (governance) -------------------------------------------------------
+# Periodic jobs of the release domain, merged with any schedule defined above. Object
+# stores take their credentials and endpoint from the usual variables of their fsspec
+# backend (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL).
+RELEASE_SCHEDULE_SECONDS = env_int("RELEASE_SCHEDULE_SECONDS", 300, minimum=10)
+RELEASE_RECONCILE_SECONDS = env_int("RELEASE_RECONCILE_SECONDS", 600, minimum=10)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "releases-scheduled": {
+        "task": "governance.tasks.release_scheduled_task",
+        "schedule": RELEASE_SCHEDULE_SECONDS,
+    },
+    "releases-reconcile": {
+        "task": "governance.tasks.release_reconcile_task",
+        "schedule": RELEASE_RECONCILE_SECONDS,
+    },
+}
+
 # --- Security (production) --------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

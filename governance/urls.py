@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/requests/", include("optout.api_urls")),
     path("api/v1/", include("registry.api_urls")),
     path(".well-known/", include("registry.well_known_urls")),
+    path("api/v1/", include("governance.api_urls")),  # dataset versions (releases)
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -27,13 +27,13 @@ DEMO_REQUESTS = [
     # (contact, subjects, path through the lifecycle)
     (
         "alice@example.org",
-        ["owner-00003/repo-000004"],
+        ["owner-00000/repo-000004"],
         [RequestStatus.VERIFIED, RequestStatus.APPROVED],
     ),
     ("bob@example.org", ["github.com/owner-00007"], [RequestStatus.VERIFIED]),
-    ("carol@example.org", ["owner-00001/repo-000010"], []),
-    ("dave@example.org", ["owner-00002/repo-000020"], [RequestStatus.REJECTED]),
-    ("erin@example.org", ["owner-00005/repo-000030"], [RequestStatus.WITHDRAWN]),
+    ("carol@example.org", ["owner-00015/repo-000010"], []),
+    ("dave@example.org", ["owner-00055/repo-000020"], [RequestStatus.REJECTED]),
+    ("erin@example.org", ["owner-00006/repo-000030"], [RequestStatus.WITHDRAWN]),
 ]
 
 

@@ -1,0 +1,17 @@
+"""Dataset routes of the pipeline API, mounted under /api/v1/."""
+
+from django.urls import path
+
+from governance import api
+
+app_name = "datasets-api"
+
+urlpatterns = [
+    path("datasets/", api.DatasetListView.as_view(), name="datasets"),
+    path("datasets/<slug:name>/versions/", api.DatasetVersionListView.as_view(), name="versions"),
+    path(
+        "datasets/<slug:name>/versions/<str:version>/verify/",
+        api.VersionVerifyView.as_view(),
+        name="verify",
+    ),
+]

@@ -1,0 +1,108 @@
+"""The registry's matching rule, vectorised over Arrow arrays of repository names.
+
+Same rule as ``registry.matching``: a repository ``host/owner/name`` is excluded when it
+is an excluded repository or any enclosing namespace is excluded. Here it runs on the
+distinct repositories of a record batch (rows of one repository are contiguous, so a
+batch holds few of them) and is broadcast back to the rows.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from registry.selectors import ExclusionSet, exclusions_at
+
+REPOSITORY = "repository"
+NAMESPACE = "namespace"
+
+
+@dataclass(frozen=True)
+class CompiledExclusions:
+    size: int
+    repositories: pa.Array
+    # Namespaces grouped by their number of path parts (2 for host/owner, 3 for a
+    # GitLab subgroup), because a prefix of that many parts is what must be looked up.
+    namespaces: dict[int, pa.Array]
+
+    @property
+    def count(self) -> int:
+        return len(self.repositories) + sum(len(a) for a in self.namespaces.values())
+
+
+def compile_exclusions(exclusions: ExclusionSet) -> CompiledExclusions:
+    by_depth: dict[int, list[str]] = {}
+    for namespace in exclusions.namespaces:
+        by_depth.setdefault(namespace.count("/") + 1, []).append(namespace)
+    return CompiledExclusions(
+        size=exclusions.log_size,
+        repositories=pa.array(sorted(exclusions.repositories), pa.string()),
+        namespaces={d: pa.array(sorted(v), pa.string()) for d, v in sorted(by_depth.items())},
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def exclusion_set_at(size: int, root_hash: str) -> ExclusionSet:
+    """The exclusions at a checkpoint, read once per worker process.
+
+    The log is append-only and the root hash commits to its content, so a (size, root
+    hash) pair always names the same set, even across databases (as in tests).
+    """
+    return exclusions_at(size)
+
+
+@functools.lru_cache(maxsize=4)
+def compiled_exclusions_at(size: int, root_hash: str) -> CompiledExclusions:
+    return compile_exclusions(exclusion_set_at(size, root_hash))
+
+
+NO_EXCLUSIONS = CompiledExclusions(size=0, repositories=pa.array([], pa.string()), namespaces={})
+
+
+def canonical_repositories(names: pa.Array, host: str) -> pa.Array:
+    """``Owner/Name`` values of the repository column → ``host/owner/name``."""
+    return pc.binary_join_element_wise(host, pc.utf8_lower(names), "/")
+
+
+def matching_subjects(
+    repositories: pa.Array, exclusions: CompiledExclusions
+) -> tuple[pa.Array, pa.Array]:
+    """For each canonical repository, the exclusion that excludes it and its kind, or nulls.
+
+    A repository exclusion wins over a namespace one, and a shorter namespace over a
+    longer one, so every row is attributed to exactly one exclusion in changelogs.
+    """
+    empty = pa.nulls(len(repositories), pa.string())
+    subjects, kinds = empty, empty
+    if exclusions.namespaces:
+        parts = pc.split_pattern(repositories, "/")
+        lengths = pc.list_value_length(parts)
+        for depth in sorted(exclusions.namespaces, reverse=True):  # the shortest is set last
+            prefix = pc.binary_join(pc.list_slice(parts, 0, depth), "/")
+            hit = pc.and_(
+                pc.greater(lengths, depth),
+                pc.is_in(prefix, value_set=exclusions.namespaces[depth]),
+            )
+            hit = pc.fill_null(hit, False)
+            subjects = pc.if_else(hit, prefix, subjects)
+            kinds = pc.if_else(hit, NAMESPACE, kinds)
+    if len(exclusions.repositories):
+        direct = pc.fill_null(pc.is_in(repositories, value_set=exclusions.repositories), False)
+        subjects = pc.if_else(direct, repositories, subjects)
+        kinds = pc.if_else(direct, REPOSITORY, kinds)
+    return subjects, kinds
+
+
+def excluded_mask(names: pa.Array, host: str, exclusions: CompiledExclusions) -> pa.Array:
+    """True for each row of the raw repository column whose repository is excluded."""
+    if exclusions.count == 0:
+        return pa.array([False] * len(names), pa.bool_())
+    encoded = pc.dictionary_encode(names)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    distinct = canonical_repositories(encoded.dictionary, host)
+    excluded = pc.is_valid(matching_subjects(distinct, exclusions)[0])
+    return pc.fill_null(pc.take(excluded, encoded.indices), False)

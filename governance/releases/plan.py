@@ -1,0 +1,204 @@
+"""Start a release and plan it: which shards are rewritten and which are reused.
+
+A shard is reused (its previous output linked, not rewritten) when its source file is
+unchanged and its repository index holds no repository whose exclusion state changed
+between the previous version's checkpoint and this one. Deciding that reads the small
+per-shard indexes, not the shards, so an incremental release costs what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import pyarrow.parquet as pq
+from django.db import IntegrityError, transaction
+
+from governance.enums import ReleaseStep, ShardAction, ShardStatus, VersionStatus
+from governance.models import Dataset, DatasetVersion, ShardBuild
+from governance.releases.crash import crash_point
+from governance.releases.errors import ReleaseError, version_fail
+from governance.releases.layout import dataset_store, final_path, index_path
+from governance.releases.matching import (
+    CompiledExclusions,
+    compile_exclusions,
+    exclusion_set_at,
+    matching_subjects,
+)
+from governance.releases.storage import Store
+from registry.checkpoints import checkpoint_latest
+from registry.selectors import ExclusionSet
+
+logger = logging.getLogger(__name__)
+
+
+def source_listing(dataset: Dataset) -> tuple[Store, list[tuple[str, str, int]]]:
+    """The source snapshot's shards as (path, fingerprint, bytes), sorted by name."""
+    source = Store.at(dataset.source_uri)
+    shards = []
+    for path in source.list_parquet(source.root):
+        fingerprint, size = source.fingerprint(path)
+        shards.append((path, fingerprint, size))
+    return source, shards
+
+
+def snapshot_fingerprint(shards: list[tuple[str, str, int]]) -> str:
+    digest = hashlib.sha256()
+    for _path, fingerprint, _size in shards:
+        digest.update(fingerprint.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def latest_published(dataset: Dataset) -> DatasetVersion | None:
+    return (
+        DatasetVersion.objects.filter(dataset=dataset, status=VersionStatus.PUBLISHED)
+        .order_by("-published_at", "-id")
+        .first()
+    )
+
+
+def next_version_label(dataset: Dataset, previous: DatasetVersion | None, fingerprint: str) -> str:
+    """Exclusion-only releases bump the patch number; a new source snapshot the minor."""
+    labels = DatasetVersion.objects.filter(dataset=dataset).values_list("version", flat=True)
+    taken = {tuple(int(part) for part in label.split(".")) for label in labels}
+    if previous is None:
+        candidate = (1, 0, 0)
+    else:
+        major, minor, patch = (int(part) for part in previous.version.split("."))
+        if previous.source_fingerprint and previous.source_fingerprint != fingerprint:
+            candidate = (major, minor + 1, 0)
+        else:
+            candidate = (major, minor, patch + 1)
+    while candidate in taken:  # a failed attempt keeps its number; never reuse a label
+        candidate = (candidate[0], candidate[1], candidate[2] + 1)
+    return ".".join(str(part) for part in candidate)
+
+
+def release_start(*, dataset_id: int, triggered_by: str = "") -> DatasetVersion:
+    """Create the next version at the current registry checkpoint and queue its build."""
+    from governance.tasks import release_build_task  # tasks import this module
+
+    dataset = Dataset.objects.get(id=dataset_id)
+    _source, shards = source_listing(dataset)
+    fingerprint = snapshot_fingerprint(shards)
+    checkpoint = checkpoint_latest()
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.select_for_update().get(id=dataset_id)
+            if DatasetVersion.objects.filter(
+                dataset=dataset, status=VersionStatus.BUILDING
+            ).exists():
+                raise ReleaseError(f"A release of {dataset.name} is already running.")
+            previous = latest_published(dataset)
+            version = DatasetVersion.objects.create(
+                dataset=dataset,
+                version=next_version_label(dataset, previous, fingerprint),
+                previous=previous,
+                log_size=checkpoint.size,
+                root_hash=checkpoint.root_hash_b64,
+                checkpoint_note=checkpoint.note,
+                source_fingerprint=fingerprint,
+                triggered_by=triggered_by[:100],
+            )
+            transaction.on_commit(lambda: release_build_task.delay(version_id=version.id))
+    except IntegrityError as exc:  # another release started between our check and insert
+        raise ReleaseError(f"A release of {dataset.name} is already running.") from exc
+    return version
+
+
+def _delta(previous: DatasetVersion | None, version: DatasetVersion) -> CompiledExclusions | None:
+    """Exclusions whose state changed since ``previous`` (None: no previous version)."""
+    if previous is None:
+        return None
+    before = exclusion_set_at(previous.log_size, previous.root_hash)
+    after = exclusion_set_at(version.log_size, version.root_hash)
+    changed = ExclusionSet(
+        log_size=version.log_size,
+        repositories=before.repositories ^ after.repositories,
+        namespaces=before.namespaces ^ after.namespaces,
+    )
+    return compile_exclusions(changed)
+
+
+def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool | None:
+    """Whether a shard holds a changed repository; None when its index is missing."""
+    if delta.count == 0:
+        return False
+    path = index_path(store, fingerprint)
+    if not store.exists(path):
+        return None
+    with store.open_read(path) as handle:
+        repositories = pq.read_table(handle, columns=["repository"]).column("repository")
+    subjects, _kinds = matching_subjects(repositories.combine_chunks(), delta)
+    return subjects.null_count < len(subjects)
+
+
+def release_plan(*, version_id: int) -> DatasetVersion | None:
+    """Record one ShardBuild per source shard (once) and return the version to build."""
+    version = DatasetVersion.objects.select_related("dataset", "previous").filter(id=version_id)
+    version = version.first()
+    if version is None or version.status != VersionStatus.BUILDING:
+        return version
+    if ShardBuild.objects.filter(version=version).exists():
+        return version  # planned by an earlier run of this task
+    dataset = version.dataset
+    source, shards = source_listing(dataset)
+    if not shards:
+        return version_fail(
+            version,
+            f"The source snapshot {dataset.source_uri} holds no Parquet shards. "
+            "Point the dataset's source at a folder of *.parquet files.",
+        )
+    if snapshot_fingerprint(shards) != version.source_fingerprint:
+        return version_fail(
+            version, "The source snapshot changed after the release started; start it again."
+        )
+
+    store = dataset_store(dataset)
+    previous = version.previous
+    delta = _delta(previous, version)
+    reusable = {}
+    if previous is not None:
+        reusable = {
+            shard.name: shard
+            for shard in ShardBuild.objects.filter(version=previous, status=ShardStatus.DONE)
+        }
+    builds = []
+    rows_total = 0
+    for position, (path, fingerprint, size) in enumerate(shards):
+        name = path.rsplit("/", 1)[-1]
+        earlier = reusable.get(name)
+        action, reuse_of = ShardAction.REWRITE, None
+        if (
+            earlier is not None
+            and delta is not None
+            and earlier.source_fingerprint == fingerprint
+            and store.exists(f"{final_path(store, previous.version)}/data/{name}")
+            and _touched(store, fingerprint, delta) is False
+        ):
+            action, reuse_of = ShardAction.REUSE, earlier
+            rows_total += earlier.rows_in
+        else:
+            with source.open_read(path) as handle:
+                rows_total += pq.ParquetFile(handle).metadata.num_rows
+        builds.append(
+            ShardBuild(
+                version=version,
+                position=position,
+                name=name,
+                source_fingerprint=fingerprint,
+                source_bytes=size,
+                action=action,
+                reuse_of=reuse_of,
+            )
+        )
+    with transaction.atomic():
+        ShardBuild.objects.bulk_create(builds, ignore_conflicts=True)
+        DatasetVersion.objects.filter(id=version.id, status=VersionStatus.BUILDING).update(
+            step=ReleaseStep.SHARDS,
+            shards_total=len(builds),
+            rows_total=rows_total,
+        )
+    crash_point("planned")
+    version.refresh_from_db()
+    return version

@@ -1,0 +1,255 @@
+"""Build one shard of a version: filter its source shard, or link the previous output.
+
+Rewriting streams record batches: memory is bounded by one source row group plus one
+output row group, whatever the shard's size. Output row groups hold a fixed number of
+kept rows, so the bytes depend only on the source and the checkpoint, never on batch
+boundaries, worker count or task order. The file is hashed as it is written.
+
+Safe to run twice: the output is written under a temporary name and renamed, with the
+same bytes each time, and the shard is marked done by a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.db import transaction
+from django.db.models import F
+
+from governance.enums import ShardAction, ShardStatus, VersionStatus
+from governance.models import DatasetVersion, ShardBuild
+from governance.releases.crash import crash_point
+from governance.releases.errors import version_fail
+from governance.releases.layout import (
+    DATA_DIR,
+    dataset_store,
+    final_path,
+    index_path,
+    staging_path,
+    work_path,
+)
+from governance.releases.matching import (
+    NO_EXCLUSIONS,
+    CompiledExclusions,
+    canonical_repositories,
+    compiled_exclusions_at,
+    excluded_mask,
+    matching_subjects,
+)
+from governance.releases.storage import Store
+
+logger = logging.getLogger(__name__)
+
+ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
+ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like content)
+BATCH_ROWS = 8192
+PROGRESS_EVERY_ROWS = 65_536
+
+
+def shard_build(*, shard_id: int) -> ShardBuild | None:
+    """Build one shard; returns quietly if it or its version is gone or already done."""
+    shard = (
+        ShardBuild.objects.select_related("version__dataset", "version__previous", "reuse_of")
+        .filter(id=shard_id)
+        .first()
+    )
+    if shard is None or shard.status == ShardStatus.DONE:
+        return shard
+    version = shard.version
+    if version.status != VersionStatus.BUILDING:
+        return shard
+    try:
+        if shard.action == ShardAction.REUSE:
+            stats = _reuse(shard)
+        else:
+            stats = _rewrite(shard)
+    except Exception as exc:
+        logger.exception("Shard %s of %s failed", shard.name, version.label)
+        version_fail(version, f"Shard {shard.name} failed: {type(exc).__name__}: {exc}")
+        return shard
+    crash_point("shard_written")
+    with transaction.atomic():
+        updated = ShardBuild.objects.filter(id=shard.id, status=ShardStatus.PENDING).update(
+            status=ShardStatus.DONE, **stats
+        )
+        if updated == 1:
+            reused = 1 if shard.action == ShardAction.REUSE else 0
+            extra = {"rows_done": F("rows_done") + stats["rows_in"]} if reused else {}
+            DatasetVersion.objects.filter(id=version.id).update(
+                shards_done=F("shards_done") + 1, shards_reused=F("shards_reused") + reused, **extra
+            )
+    crash_point("shard_recorded")
+    shard.refresh_from_db()
+    return shard
+
+
+def _reuse(shard: ShardBuild) -> dict[str, int | str]:
+    """Link the previous version's output: same bytes, so same hash, rows and size."""
+    earlier = shard.reuse_of
+    version = shard.version
+    store = dataset_store(version.dataset)
+    source = f"{final_path(store, version.previous.version)}/{DATA_DIR}/{shard.name}"
+    target = f"{staging_path(store, version.version)}/{DATA_DIR}/{shard.name}"
+    store.link(source, target)
+    return {
+        "rows_in": earlier.rows_in,
+        "rows_out": earlier.rows_out,
+        "bytes": earlier.bytes,
+        "sha256": earlier.sha256,
+    }
+
+
+class _RowGroupBuffer:
+    """Collects kept rows and writes them as row groups of exactly ``size`` rows."""
+
+    def __init__(self, writer: pq.ParquetWriter, size: int) -> None:
+        self.writer = writer
+        self.size = size
+        self.batches: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self.batches.append(batch)
+            self.rows += batch.num_rows
+        while self.rows >= self.size:
+            table = pa.Table.from_batches(self.batches)
+            self.writer.write_table(table.slice(0, self.size), row_group_size=self.size)
+            rest = table.slice(self.size)
+            self.batches = rest.combine_chunks().to_batches() if rest.num_rows else []
+            self.rows = rest.num_rows
+
+    def finish(self) -> None:
+        if self.rows:
+            self.writer.write_table(pa.Table.from_batches(self.batches), row_group_size=self.size)
+        self.batches, self.rows = [], 0
+
+
+def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
+    version = shard.version
+    dataset = version.dataset
+    store = dataset_store(dataset)
+    source = Store.at(dataset.source_uri)
+    exclusions = compiled_exclusions_at(version.log_size, version.root_hash)
+    target = f"{staging_path(store, version.version)}/{DATA_DIR}/{shard.name}"
+    rows_in = rows_out = pending_progress = 0
+    counts: list[pa.Table] = []
+    with source.open_read(source.path(shard.name)) as handle:
+        reader = pq.ParquetFile(handle)
+        schema = reader.schema_arrow
+        if dataset.repo_column not in schema.names:
+            raise ValueError(
+                f"the shard has no column {dataset.repo_column!r} (columns: "
+                f"{', '.join(schema.names)}); set the dataset's repository column."
+            )
+        with store.atomic_writer(target) as (hashing, written):
+            writer = pq.ParquetWriter(
+                hashing, schema, compression="zstd", compression_level=ZSTD_LEVEL
+            )
+            buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
+            for batch in reader.iter_batches(batch_size=BATCH_ROWS):
+                names = batch.column(dataset.repo_column)
+                mask = excluded_mask(names, dataset.implied_host, exclusions)
+                kept = batch.filter(pc.invert(mask))
+                buffer.add(kept)
+                counts.append(pa.table(pc.value_counts(names).flatten(), names=["name", "rows"]))
+                rows_in += batch.num_rows
+                rows_out += kept.num_rows
+                pending_progress += batch.num_rows
+                if pending_progress >= PROGRESS_EVERY_ROWS:
+                    _progress(version, pending_progress)
+                    pending_progress = 0
+            buffer.finish()
+            crash_point("shard_partial")  # a temporary file half-written
+            writer.close()
+    _progress(version, pending_progress)
+    index = _repository_index(counts, dataset.implied_host)
+    _write_index(store, shard.source_fingerprint, index)
+    previous = version.previous
+    before = (
+        compiled_exclusions_at(previous.log_size, previous.root_hash) if previous else NO_EXCLUSIONS
+    )
+    changes = shard_changes(index, before=before, after=exclusions)
+    _write_table(store, f"{work_path(store, version.version)}/changes/{shard.name}", changes)
+    return {
+        "rows_in": rows_in,
+        "rows_out": rows_out,
+        "bytes": written.bytes,
+        "sha256": written.sha256,
+    }
+
+
+def _progress(version: DatasetVersion, rows: int) -> None:
+    if rows:
+        DatasetVersion.objects.filter(id=version.id).update(rows_done=F("rows_done") + rows)
+
+
+def _repository_index(counts: list[pa.Table], host: str) -> pa.Table:
+    """Each canonical repository of the shard with its row count, sorted."""
+    if not counts:
+        return pa.table({"repository": pa.array([], pa.string()), "rows": pa.array([], pa.int64())})
+    table = pa.concat_tables(counts)
+    table = pa.table(
+        {
+            "repository": canonical_repositories(table.column("name"), host),
+            "rows": table.column("rows"),
+        }
+    ).filter(pc.is_valid(pc.field("repository")))
+    grouped = table.group_by("repository").aggregate([("rows", "sum")])
+    grouped = grouped.rename_columns(["repository", "rows"])
+    return grouped.sort_by("repository")
+
+
+def _write_index(store: Store, fingerprint: str, index: pa.Table) -> None:
+    path = index_path(store, fingerprint)
+    if not store.exists(path):
+        _write_table(store, path, index)
+
+
+def _write_table(store: Store, path: str, table: pa.Table) -> None:
+    with store.atomic_writer(path) as (hashing, _written):
+        pq.write_table(table, hashing, compression="zstd", compression_level=ZSTD_LEVEL)
+
+
+def shard_changes(
+    index: pa.Table, *, before: CompiledExclusions, after: CompiledExclusions
+) -> pa.Table:
+    """Repositories of a shard removed or re-included between two checkpoints, by exclusion.
+
+    Columns: change (removed|reincluded), kind, subject, repositories, rows.
+    """
+    repositories = index.column("repository").combine_chunks()
+    rows = index.column("rows").combine_chunks()
+    new_subjects, new_kinds = matching_subjects(repositories, after)
+    old_subjects, old_kinds = matching_subjects(repositories, before)
+    now_excluded, was_excluded = pc.is_valid(new_subjects), pc.is_valid(old_subjects)
+    parts = []
+    for change, mask, subjects, kinds in (
+        ("removed", pc.and_(now_excluded, pc.invert(was_excluded)), new_subjects, new_kinds),
+        ("reincluded", pc.and_(was_excluded, pc.invert(now_excluded)), old_subjects, old_kinds),
+    ):
+        selected = pa.table(
+            {
+                "kind": pc.filter(kinds, mask),
+                "subject": pc.filter(subjects, mask),
+                "rows": pc.filter(rows, mask),
+            }
+        )
+        grouped = selected.group_by(["kind", "subject"]).aggregate(
+            [("subject", "count"), ("rows", "sum")]
+        )
+        parts.append(
+            pa.table(
+                {
+                    "change": pa.array([change] * grouped.num_rows, pa.string()),
+                    "kind": grouped.column("kind"),
+                    "subject": grouped.column("subject"),
+                    "repositories": grouped.column("subject_count").cast(pa.int64()),
+                    "rows": grouped.column("rows_sum").cast(pa.int64()),
+                }
+            )
+        )
+    return pa.concat_tables(parts).sort_by([("change", "ascending"), ("subject", "ascending")])

@@ -1,0 +1,40 @@
+"""Scheduled releases start when the registry changed and the cadence allows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from governance.models import DatasetVersion
+from governance.releases import release_start
+from governance.releases.schedule import releases_schedule
+from tests.factories import approve, make_dataset, make_request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_nothing_is_released_when_the_registry_did_not_change(tmp_path) -> None:
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)
+    later = timezone.now() + timedelta(days=2)
+    assert releases_schedule(now=later) == []
+
+
+def test_a_change_waits_for_the_cadence_then_releases(tmp_path) -> None:
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)
+    approve(make_request(["github.com/owner-00001"]))
+    assert releases_schedule(now=timezone.now() + timedelta(hours=1)) == []
+    started = releases_schedule(now=timezone.now() + timedelta(days=1, minutes=1))
+    assert [v.version for v in started] == ["1.0.1"]
+    version = DatasetVersion.objects.get(version="1.0.1")
+    assert (version.status, version.triggered_by, version.log_size) == ("published", "schedule", 1)
+
+
+def test_a_dataset_without_cadence_is_never_released_by_the_schedule(tmp_path) -> None:
+    dataset = make_dataset(tmp_path)
+    dataset.release_cadence = None
+    dataset.save()
+    assert releases_schedule(now=timezone.now() + timedelta(days=30)) == []
