@@ -27,6 +27,9 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
+# Public operations take a token optionally (it lifts the anonymous rate limit).
+PUBLIC_AUTH = [{"pipelineToken": []}, {}]
+
 PUBLIC_ERRORS: dict[int, Any] = {
     400: _error("The input is invalid; `fields` says which and why."),
     401: _error("The token sent is unknown, revoked or expired."),
@@ -66,3 +69,10 @@ class TokenMixin:
     authentication_classes = [ApiKeyChallenge]
     permission_classes = [HasRegistryRead]
     throttle_classes = THROTTLES
+
+
+def reject_blank(query: Any, *names: str) -> None:
+    """DRF reads an empty optional query parameter as absent; we call it an error."""
+    blank = {name: ["This field may not be blank."] for name in names if query.get(name) == ""}
+    if blank:
+        raise serializers.ValidationError(blank)

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.api.common import TOKEN_ERRORS, TokenMixin
+from registry.api.common import TOKEN_ERRORS, TokenMixin, reject_blank
 from registry.checkpoints import Checkpoint, checkpoint_latest
 from registry.enums import ExclusionKind, LogAction
 from registry.exports import FORMATS, export_stream, gzip_stream
@@ -79,6 +79,7 @@ class ExportView(TokenMixin, APIView):
         ),
     )
     def get(self, request: Request) -> HttpResponse:
+        reject_blank(request.query_params, "format")
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         fmt = params.validated_data["format"]
@@ -138,6 +139,7 @@ class ChangesView(TokenMixin, APIView):
         ),
     )
     def get(self, request: Request) -> Response:
+        reject_blank(request.query_params, "limit")
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         since = params.validated_data["since"]

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry import log
-from registry.api.common import PUBLIC_ERRORS, PublicMixin
+from registry.api.common import PUBLIC_AUTH, PUBLIC_ERRORS, PublicMixin
 from registry.checkpoints import checkpoint_latest, verifier_key
 from registry.merkle import leaf_hash
 from registry.models import LogEntry
@@ -30,6 +30,7 @@ def _b64(values: list[bytes]) -> list[str]:
 class CheckpointView(PublicMixin, APIView):
     @extend_schema(
         operation_id="log_checkpoint",
+        auth=PUBLIC_AUTH,
         responses={**_TEXT, 429: PUBLIC_ERRORS[429], 401: PUBLIC_ERRORS[401]},
         description="The latest signed checkpoint: a C2SP tlog-checkpoint signed note.",
     )
@@ -43,6 +44,7 @@ class CheckpointView(PublicMixin, APIView):
 class KeyView(PublicMixin, APIView):
     @extend_schema(
         operation_id="log_key",
+        auth=PUBLIC_AUTH,
         responses={**_TEXT, 429: PUBLIC_ERRORS[429], 401: PUBLIC_ERRORS[401]},
         description="The verifier key, in C2SP's text form `name+keyid+base64key`.",
     )
@@ -74,6 +76,7 @@ class EntriesView(PublicMixin, APIView):
 
     @extend_schema(
         operation_id="log_entries",
+        auth=PUBLIC_AUTH,
         parameters=[InputSerializer],
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
     )
@@ -109,6 +112,7 @@ class InclusionProofView(PublicMixin, APIView):
 
     @extend_schema(
         operation_id="log_proof_inclusion",
+        auth=PUBLIC_AUTH,
         parameters=[InputSerializer],
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
     )
@@ -138,6 +142,7 @@ class ConsistencyProofView(PublicMixin, APIView):
 
     @extend_schema(
         operation_id="log_proof_consistency",
+        auth=PUBLIC_AUTH,
         parameters=[InputSerializer],
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
     )
