@@ -4,9 +4,13 @@ Each operation gets generated valid and invalid inputs; every response must be f
 server errors and match the documented status codes, content types and bodies.
 """
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -21,7 +25,18 @@ TOKEN = "schemath.fixed-secret-used-only-by-these-tests"
 
 
 @pytest.fixture
-def seeded(db, settings) -> None:
+def wsgi_keeps_the_test_connection() -> Iterator[None]:
+    """Calls go straight through the WSGI app, whose request signals would close the
+    connection holding the test's transaction; Django's own test client does the same."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def seeded(db, settings, wsgi_keeps_the_test_connection) -> None:
     prefix = TOKEN.split(".")[0]
     hashed = PipelineToken.objects.key_generator.hash(TOKEN)
     PipelineToken.objects.create(
