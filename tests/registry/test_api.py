@@ -216,3 +216,16 @@ def test_consistency_proofs_verify_and_bad_sizes_are_refused(client) -> None:
     assert "beyond" in bad.json()["error"]["fields"]["second"][0]
     bad = client.get("/api/v1/log/proof/inclusion", {"index": 4, "size": 4})
     assert "below size" in bad.json()["error"]["fields"]["size"][0]
+
+
+def test_export_at_an_earlier_signed_checkpoint_gives_that_set(client, auth) -> None:
+    _seed()
+    response = client.get("/api/v1/exclusions/export", {"format": "txt", "size": 1}, **auth)
+    assert b"".join(response.streaming_content) == b"github.com/a/b\n"
+    assert response["X-Log-Size"] == "1"
+    from registry.models import SignedCheckpoint
+
+    SignedCheckpoint.objects.filter(size=2).delete()
+    missing = client.get("/api/v1/exclusions/export", {"size": 2}, **auth)
+    assert missing.status_code == 404
+    assert "signed no checkpoint of size 2" in missing.json()["error"]["message"]
