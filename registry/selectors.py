@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connection
@@ -75,33 +76,45 @@ def exclusion_matching(repository: str) -> Exclusion | None:
     )
 
 
+def _active_exclusions_among(subjects: set[str], chunk: int) -> Iterator[tuple]:
+    """``(kind, subject, created_at)`` of active exclusions whose subject is in ``subjects``."""
+    if connection.vendor == "postgresql":
+        # One query with an array parameter: plans far faster than a 10,000-item IN list.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT kind, subject, created_at FROM registry_exclusion "
+                "WHERE active AND subject = ANY(%s)",
+                [list(subjects)],
+            )
+            yield from cursor.fetchall()
+        return
+    ordered = sorted(subjects)
+    for start in range(0, len(ordered), chunk):
+        yield from Exclusion.objects.filter(
+            subject__in=ordered[start : start + chunk], active=True
+        ).values_list("kind", "subject", "created_at")
+
+
 def exclusions_matching_many(repositories: list[str], *, chunk: int = 5_000) -> dict[str, dict]:
     """For each excluded repository, its matching exclusion (``kind``, ``subject``,
-    ``created_at``), repository exclusions first. Two indexed queries per ``chunk``."""
-    fields = ("kind", "subject", "created_at")
+    ``created_at``), repository exclusions first, then the outermost namespace."""
     unique = list(dict.fromkeys(repositories))
-    direct: dict[str, dict] = {}
-    by_namespace: dict[str, dict] = {}
-    for start in range(0, len(unique), chunk):
-        part = unique[start : start + chunk]
-        for row in Exclusion.objects.filter(
-            kind=ExclusionKind.REPOSITORY, subject__in=part, active=True
-        ).values(*fields):
-            direct[row["subject"]] = row
-        namespaces = {ns for repo in part for ns in enclosing_namespaces(repo)}
-        for row in Exclusion.objects.filter(
-            kind=ExclusionKind.NAMESPACE, subject__in=namespaces, active=True
-        ).values(*fields):
-            by_namespace[row["subject"]] = row
+    wanted = set(unique)
+    for repo in unique:
+        wanted.update(enclosing_namespaces(repo))
+    found: dict[tuple[str, str], dict] = {}
+    for kind, subject, created_at in _active_exclusions_among(wanted, chunk):
+        found[(kind, subject)] = {"kind": kind, "subject": subject, "created_at": created_at}
     matches: dict[str, dict] = {}
     for repo in unique:
-        if repo in direct:
-            matches[repo] = direct[repo]
-            continue
-        for namespace in enclosing_namespaces(repo):  # outermost first, as exclusion_matching
-            if namespace in by_namespace:
-                matches[repo] = by_namespace[namespace]
-                break
+        match = found.get((ExclusionKind.REPOSITORY, repo))
+        if match is None:
+            for namespace in enclosing_namespaces(repo):  # outermost first, as exclusion_matching
+                match = found.get((ExclusionKind.NAMESPACE, namespace))
+                if match is not None:
+                    break
+        if match is not None:
+            matches[repo] = match
     return matches
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -26,6 +29,14 @@ from registry.selectors import exclusions_matching_many, log_size, repository_ch
 from registry.tokens import HasRegistryRead
 
 BULK_MAX = 10_000
+
+
+def _iso(value: dt.datetime | str) -> str:
+    """As DRF's DateTimeField renders it (UTC as ``Z``)."""
+    if isinstance(value, str):  # SQLite
+        value = parse_datetime(value)
+    text = value.astimezone(dt.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class StrictCharField(serializers.CharField):
@@ -158,7 +169,6 @@ class CheckView(PublicMixin, APIView):
         matches = exclusions_matching_many(canonical)
         # Built as plain dicts rather than through BulkOutputSerializer (which documents the
         # shape): serializing 10,000 results field by field costs more than the lookups.
-        shown: dict[str, dict] = {}
         excluded = 0
         for result in results:
             if result["repo"] is not None:
@@ -166,10 +176,11 @@ class CheckView(PublicMixin, APIView):
                 result["excluded"] = match is not None
                 if match is not None:
                     excluded += 1
-                    key = match["kind"] + match["subject"]
-                    if key not in shown:
-                        shown[key] = ExclusionSerializer(match).data
-                    result["exclusion"] = shown[key]
+                    result["exclusion"] = {
+                        "kind": match["kind"],
+                        "subject": match["subject"],
+                        "since": _iso(match["created_at"]),
+                    }
         body = {
             "log_size": size,
             "checked": len(canonical),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from registry.api.common import TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
 from registry.checkpoints import Checkpoint, checkpoint_latest, checkpoint_signed
 from registry.enums import ExclusionKind, LogAction
-from registry.exports import FORMATS, export_stream, gzip_stream
+from registry.exports import FORMATS, export_path, export_stream, gzip_stream, materialise
 from registry.models import LogEntry
 
 _GZIP = re.compile(r"(^|,)\s*gzip\s*(;\s*q\s*=\s*(?!0(\.0*)?\s*(,|$))[0-9.]+\s*)?(,|$)")
@@ -107,10 +107,13 @@ class ExportView(TokenMixin, APIView):
         if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
             response = HttpResponse(status=304)
         else:
-            stream = export_stream(checkpoint.size, fmt)
-            response = StreamingHttpResponse(
-                gzip_stream(stream) if gzip else stream, content_type=FORMATS[fmt]
-            )
+            path = export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
+            if path.exists():
+                response = FileResponse(path.open("rb"), content_type=FORMATS[fmt])
+            else:
+                stream = export_stream(checkpoint.size, fmt)
+                body = materialise(gzip_stream(stream) if gzip else stream, path)
+                response = StreamingHttpResponse(body, content_type=FORMATS[fmt])
             if gzip:
                 response["Content-Encoding"] = "gzip"
             extension = "txt" if fmt == "txt" else fmt
