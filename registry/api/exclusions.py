@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.api.common import TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
+from registry.api.common import MAX_INDEX, TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
 from registry.checkpoints import Checkpoint, checkpoint_latest, checkpoint_signed
 from registry.enums import ExclusionKind, LogAction
 from registry.exports import FORMATS, export_path, export_stream, gzip_stream, materialise
@@ -61,6 +61,7 @@ class ExportView(TokenMixin, APIView):
     class InputSerializer(serializers.Serializer):
         format = serializers.ChoiceField(choices=list(FORMATS), default="txt")
         size = serializers.IntegerField(
+            max_value=MAX_INDEX,
             min_value=0,
             required=False,
             help_text="A signed checkpoint's size (as in a release manifest); default: latest.",
@@ -131,9 +132,11 @@ class ExportView(TokenMixin, APIView):
 class ChangesView(TokenMixin, APIView):
     class InputSerializer(serializers.Serializer):
         since = serializers.IntegerField(
-            min_value=0, help_text="Log index to start from (your last log size)."
+            max_value=MAX_INDEX,
+            min_value=0,
+            help_text="Log index to start from (your last log size).",
         )
-        limit = serializers.IntegerField(min_value=1, required=False)
+        limit = serializers.IntegerField(max_value=MAX_INDEX, min_value=1, required=False)
 
     @extend_schema_serializer(component_name="ChangesPage")
     class OutputSerializer(serializers.Serializer):

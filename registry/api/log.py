@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry import log
-from registry.api.common import PUBLIC_AUTH, PUBLIC_ERRORS, PublicMixin
+from registry.api.common import MAX_INDEX, PUBLIC_AUTH, PUBLIC_ERRORS, PublicMixin
 from registry.checkpoints import checkpoint_latest, verifier_key
 from registry.merkle import leaf_hash
 from registry.models import LogEntry
@@ -54,8 +54,10 @@ class KeyView(PublicMixin, APIView):
 
 class EntriesView(PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
-        start = serializers.IntegerField(min_value=0)
-        end = serializers.IntegerField(min_value=0, help_text="Exclusive; capped by page size.")
+        start = serializers.IntegerField(max_value=MAX_INDEX, min_value=0)
+        end = serializers.IntegerField(
+            max_value=MAX_INDEX, min_value=0, help_text="Exclusive; capped by page size."
+        )
 
         def validate(self, attrs: dict) -> dict:
             if attrs["end"] < attrs["start"]:
@@ -101,8 +103,8 @@ class EntriesView(PublicMixin, APIView):
 
 class InclusionProofView(PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
-        index = serializers.IntegerField(min_value=0)
-        size = serializers.IntegerField(min_value=1)
+        index = serializers.IntegerField(max_value=MAX_INDEX, min_value=0)
+        size = serializers.IntegerField(max_value=MAX_INDEX, min_value=1)
 
     @extend_schema_serializer(component_name="InclusionProof")
     class OutputSerializer(serializers.Serializer):
@@ -131,8 +133,8 @@ class InclusionProofView(PublicMixin, APIView):
 
 class ConsistencyProofView(PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
-        first = serializers.IntegerField(min_value=0)
-        second = serializers.IntegerField(min_value=0)
+        first = serializers.IntegerField(max_value=MAX_INDEX, min_value=0)
+        second = serializers.IntegerField(max_value=MAX_INDEX, min_value=0)
 
     @extend_schema_serializer(component_name="ConsistencyProof")
     class OutputSerializer(serializers.Serializer):

@@ -266,3 +266,11 @@ def test_only_the_newest_checkpoints_keep_export_files(client, auth) -> None:
         exclusion_add(kind="repository", subject=f"github.com/a/r{i}", cause="c")
         b"".join(client.get("/api/v1/exclusions/export", **auth).streaming_content)
     assert sorted(int(p.name.split("-")[0]) for p in export_dir().iterdir()) == [3, 4, 5]
+
+
+def test_positions_beyond_64_bits_are_refused_not_crashed_on(client) -> None:
+    response = client.get("/api/v1/log/entries", {"start": 2**70, "end": 2**70})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["start"] == [
+        f"Ensure this value is less than or equal to {2**62}."
+    ]
