@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin, messages
 
+from registry.enums import TokenScope
 from registry.models import Exclusion, LogEntry, PipelineToken, SignedCheckpoint
 
 
@@ -38,9 +40,29 @@ class LogEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class PipelineTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=TokenScope.choices, widget=forms.CheckboxSelectMultiple, required=True
+    )
+
+    class Meta:
+        model = PipelineToken
+        fields = ["name", "scopes", "expiry_date", "revoked"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["scopes"] = self.instance.scopes.split()
+
+    def clean_scopes(self) -> str:
+        return " ".join(sorted(self.cleaned_data["scopes"]))
+
+
 @admin.register(PipelineToken)
 class PipelineTokenAdmin(admin.ModelAdmin):
     """Maintainers create tokens here; the secret is shown once, in a message."""
+
+    form = PipelineTokenForm
 
     list_display = ["prefix", "name", "scopes", "created", "expiry_date", "revoked"]
     list_filter = ["revoked", "created"]

@@ -33,6 +33,7 @@ __all__ = [
     "checkpoint_at",
     "checkpoint_latest",
     "checkpoint_publish",
+    "checkpoint_signed",
     "leaf_hash",
     "merkle_root",
     "sign_checkpoint",
@@ -74,6 +75,12 @@ def _store(size: int, *, current: int) -> Checkpoint:
     except IntegrityError:
         row = SignedCheckpoint.objects.get(size=size)
     return _from_row(row)
+
+
+def checkpoint_signed(size: int) -> Checkpoint | None:
+    """The checkpoint already signed for ``size``, if the log published one."""
+    row = SignedCheckpoint.objects.filter(size=size).first()
+    return _from_row(row) if row is not None else None
 
 
 def checkpoint_at(size: int) -> Checkpoint:

@@ -46,6 +46,31 @@ def log_append(
     return entry
 
 
+def log_append_many(
+    *, head: LogHead, rows: list[tuple[str, str, str, str]], at: dt.datetime, batch: int = 5_000
+) -> int:
+    """Append ``(action, kind, subject, cause)`` rows in order with bulk inserts; ``head``
+    must be locked. Same leaves and nodes as appending them one by one."""
+    frontier = merkle.unpack_hashes(bytes(head.frontier))
+    entries: list[LogEntry] = []
+    nodes: list[MerkleNode] = []
+    index = head.size
+    for action, kind, subject, cause in rows:
+        text = leaf_text(index=index, action=action, kind=kind, subject=subject, cause=cause, at=at)
+        entries.append(
+            LogEntry(index=index, action=action, kind=kind, subject=subject, cause=cause, leaf=text)
+        )
+        frontier, created = merkle.frontier_append(frontier, index, merkle.leaf_hash(text.encode()))
+        nodes.extend(MerkleNode(position=p, hash=h) for p, h in created)
+        index += 1
+    LogEntry.objects.bulk_create(entries, batch_size=batch)
+    MerkleNode.objects.bulk_create(nodes, batch_size=batch)
+    head.size = index
+    head.frontier = merkle.pack_hashes(frontier)
+    head.save(update_fields=["size", "frontier"])
+    return len(entries)
+
+
 def _nodes(positions: list[int]) -> dict[int, bytes]:
     found = {
         position: bytes(value)

@@ -8,8 +8,10 @@ Callers send ``Authorization: Api-Key <prefix>.<secret>``.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
@@ -17,7 +19,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework_api_key.permissions import KeyParser
 
 from registry.enums import TokenScope
@@ -99,35 +101,72 @@ class HasRegistryRead(BasePermission):
         return token.has_scope(TokenScope.REGISTRY_READ)
 
 
-class _LiveRate:
-    """Read the rate when asked (DRF binds it at import), so settings changes apply."""
+def _count(key: str, *, timeout: int) -> int:
+    """Add one to a counter that expires, in one round trip on Redis."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(full_key, write=True)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.incr(full_key)
+            pipe.expire(full_key, timeout)
+            calls, _ = pipe.execute()
+        return int(calls)
+    backend.add(key, 0, timeout=timeout)
+    try:
+        return backend.incr(key)
+    except ValueError:  # the key expired between add and incr
+        backend.add(key, 1, timeout=timeout)
+        return 1
+
+
+class _WindowThrottle(BaseThrottle):
+    """A fixed-window counter in the cache: O(1) per call.
+
+    DRF's ``SimpleRateThrottle`` stores every request time of the window in one cache
+    value and rewrites it on each call, which grows with the rate; a counter does not.
+    The rate is read on each call (DRF binds it at import), so settings changes apply.
+    """
 
     scope: str
 
-    def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+    def ident(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: object) -> bool:
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        ident = self.ident(request)
+        if rate is None or ident is None:
+            return True
+        count, _, period = rate.partition("/")
+        duration = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
+        now = time.time()
+        window = int(now // duration)
+        calls = _count(f"throttle:{self.scope}:{ident}:{window}", timeout=duration + 1)
+        self._wait = (window + 1) * duration - now
+        return calls <= int(count)
+
+    def wait(self) -> float:
+        return self._wait
 
 
-class AnonymousThrottle(_LiveRate, AnonRateThrottle):
+class AnonymousThrottle(_WindowThrottle):
     """Anonymous callers, by address (``API_ANON_RATE``); token holders skip it."""
 
-    def get_cache_key(self, request: Request, view: object) -> str | None:
-        if token_from_request(request) is not None:
-            return None
-        return super().get_cache_key(request, view)
+    scope = "anon"
+
+    def ident(self, request: Request) -> str | None:
+        return None if token_from_request(request) is not None else self.get_ident(request)
 
 
-class TokenThrottle(_LiveRate, SimpleRateThrottle):
+class TokenThrottle(_WindowThrottle):
     """Token holders, by token (``API_TOKEN_RATE``)."""
 
     scope = "registry_token"
-    cache = cache
 
-    def get_cache_key(self, request: Request, view: object) -> str | None:
+    def ident(self, request: Request) -> str | None:
         token = token_from_request(request)
-        if token is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": token.prefix}
+        return None if token is None else token.prefix
 
 
 THROTTLES = [AnonymousThrottle, TokenThrottle]

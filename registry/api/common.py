@@ -11,6 +11,7 @@ from rest_framework.parsers import BaseParser
 
 from registry.tokens import THROTTLES, ApiKeyChallenge, HasRegistryRead
 
+MAX_INDEX = 2**62  # log positions fit a signed 64-bit column with room; larger is an error
 MAX_TEXT_BODY = 8 * 1024 * 1024  # 10,000 lines of at most ~600 characters, with room
 
 
@@ -26,6 +27,9 @@ class ErrorSerializer(serializers.Serializer):
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
+
+# Public operations take a token optionally (it lifts the anonymous rate limit).
+PUBLIC_AUTH = [{"pipelineToken": []}, {}]
 
 PUBLIC_ERRORS: dict[int, Any] = {
     400: _error("The input is invalid; `fields` says which and why."),
@@ -66,3 +70,10 @@ class TokenMixin:
     authentication_classes = [ApiKeyChallenge]
     permission_classes = [HasRegistryRead]
     throttle_classes = THROTTLES
+
+
+def reject_blank(query: Any, *names: str) -> None:
+    """DRF reads an empty optional query parameter as absent; we call it an error."""
+    blank = {name: ["This field may not be blank."] for name in names if query.get(name) == ""}
+    if blank:
+        raise serializers.ValidationError(blank)

@@ -5,20 +5,21 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.api.common import TOKEN_ERRORS, TokenMixin
-from registry.checkpoints import Checkpoint, checkpoint_latest
+from registry.api.common import MAX_INDEX, TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
+from registry.checkpoints import Checkpoint, checkpoint_latest, checkpoint_signed
 from registry.enums import ExclusionKind, LogAction
-from registry.exports import FORMATS, export_stream, gzip_stream
+from registry.exports import FORMATS, export_path, export_stream, gzip_stream, materialise
 from registry.models import LogEntry
 
 _GZIP = re.compile(r"(^|,)\s*gzip\s*(;\s*q\s*=\s*(?!0(\.0*)?\s*(,|$))[0-9.]+\s*)?(,|$)")
@@ -59,6 +60,12 @@ class ExportView(TokenMixin, APIView):
 
     class InputSerializer(serializers.Serializer):
         format = serializers.ChoiceField(choices=list(FORMATS), default="txt")
+        size = serializers.IntegerField(
+            max_value=MAX_INDEX,
+            min_value=0,
+            required=False,
+            help_text="A signed checkpoint's size (as in a release manifest); default: latest.",
+        )
 
     @extend_schema(
         operation_id="exclusions_export",
@@ -70,7 +77,11 @@ class ExportView(TokenMixin, APIView):
             )
             for fmt, media in FORMATS.items()
         }
-        | {304: OpenApiResponse(description="Unchanged since the ETag sent."), **TOKEN_ERRORS},
+        | {
+            304: OpenApiResponse(description="Unchanged since the ETag sent."),
+            404: OpenApiResponse(ErrorSerializer, description="No checkpoint of that size."),
+            **TOKEN_ERRORS,
+        },
         description=(
             "Every exclusion in force at the latest signed checkpoint, streamed. The ETag "
             "names the checkpoint and format; send it back in If-None-Match to get 304 when "
@@ -79,19 +90,31 @@ class ExportView(TokenMixin, APIView):
         ),
     )
     def get(self, request: Request) -> HttpResponse:
+        reject_blank(request.query_params, "format", "size")
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         fmt = params.validated_data["format"]
-        checkpoint = checkpoint_latest()
+        if "size" in params.validated_data:
+            checkpoint = checkpoint_signed(params.validated_data["size"])
+            if checkpoint is None:
+                raise NotFound(
+                    f"The log signed no checkpoint of size {params.validated_data['size']}; "
+                    "use a size from /api/v1/log/checkpoint or a release manifest."
+                )
+        else:
+            checkpoint = checkpoint_latest()
         gzip = _wants_gzip(request)
         etag = etag_for(checkpoint, fmt, gzip=gzip)
         if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
             response = HttpResponse(status=304)
         else:
-            stream = export_stream(checkpoint.size, fmt)
-            response = StreamingHttpResponse(
-                gzip_stream(stream) if gzip else stream, content_type=FORMATS[fmt]
-            )
+            path = export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
+            if path.exists():
+                response = FileResponse(path.open("rb"), content_type=FORMATS[fmt])
+            else:
+                stream = export_stream(checkpoint.size, fmt)
+                body = materialise(gzip_stream(stream) if gzip else stream, path)
+                response = StreamingHttpResponse(body, content_type=FORMATS[fmt])
             if gzip:
                 response["Content-Encoding"] = "gzip"
             extension = "txt" if fmt == "txt" else fmt
@@ -109,9 +132,11 @@ class ExportView(TokenMixin, APIView):
 class ChangesView(TokenMixin, APIView):
     class InputSerializer(serializers.Serializer):
         since = serializers.IntegerField(
-            min_value=0, help_text="Log index to start from (your last log size)."
+            max_value=MAX_INDEX,
+            min_value=0,
+            help_text="Log index to start from (your last log size).",
         )
-        limit = serializers.IntegerField(min_value=1, required=False)
+        limit = serializers.IntegerField(max_value=MAX_INDEX, min_value=1, required=False)
 
     @extend_schema_serializer(component_name="ChangesPage")
     class OutputSerializer(serializers.Serializer):
@@ -138,6 +163,7 @@ class ChangesView(TokenMixin, APIView):
         ),
     )
     def get(self, request: Request) -> Response:
+        reject_blank(request.query_params, "limit")
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         since = params.validated_data["since"]

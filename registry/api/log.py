@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry import log
-from registry.api.common import PUBLIC_ERRORS, PublicMixin
+from registry.api.common import MAX_INDEX, PUBLIC_AUTH, PUBLIC_ERRORS, PublicMixin
 from registry.checkpoints import checkpoint_latest, verifier_key
 from registry.merkle import leaf_hash
 from registry.models import LogEntry
@@ -30,6 +30,7 @@ def _b64(values: list[bytes]) -> list[str]:
 class CheckpointView(PublicMixin, APIView):
     @extend_schema(
         operation_id="log_checkpoint",
+        auth=PUBLIC_AUTH,
         responses={**_TEXT, 429: PUBLIC_ERRORS[429], 401: PUBLIC_ERRORS[401]},
         description="The latest signed checkpoint: a C2SP tlog-checkpoint signed note.",
     )
@@ -43,6 +44,7 @@ class CheckpointView(PublicMixin, APIView):
 class KeyView(PublicMixin, APIView):
     @extend_schema(
         operation_id="log_key",
+        auth=PUBLIC_AUTH,
         responses={**_TEXT, 429: PUBLIC_ERRORS[429], 401: PUBLIC_ERRORS[401]},
         description="The verifier key, in C2SP's text form `name+keyid+base64key`.",
     )
@@ -52,8 +54,10 @@ class KeyView(PublicMixin, APIView):
 
 class EntriesView(PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
-        start = serializers.IntegerField(min_value=0)
-        end = serializers.IntegerField(min_value=0, help_text="Exclusive; capped by page size.")
+        start = serializers.IntegerField(max_value=MAX_INDEX, min_value=0)
+        end = serializers.IntegerField(
+            max_value=MAX_INDEX, min_value=0, help_text="Exclusive; capped by page size."
+        )
 
         def validate(self, attrs: dict) -> dict:
             if attrs["end"] < attrs["start"]:
@@ -74,6 +78,7 @@ class EntriesView(PublicMixin, APIView):
 
     @extend_schema(
         operation_id="log_entries",
+        auth=PUBLIC_AUTH,
         parameters=[InputSerializer],
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
     )
@@ -98,8 +103,8 @@ class EntriesView(PublicMixin, APIView):
 
 class InclusionProofView(PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
-        index = serializers.IntegerField(min_value=0)
-        size = serializers.IntegerField(min_value=1)
+        index = serializers.IntegerField(max_value=MAX_INDEX, min_value=0)
+        size = serializers.IntegerField(max_value=MAX_INDEX, min_value=1)
 
     @extend_schema_serializer(component_name="InclusionProof")
     class OutputSerializer(serializers.Serializer):
@@ -109,6 +114,7 @@ class InclusionProofView(PublicMixin, APIView):
 
     @extend_schema(
         operation_id="log_proof_inclusion",
+        auth=PUBLIC_AUTH,
         parameters=[InputSerializer],
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
     )
@@ -127,8 +133,8 @@ class InclusionProofView(PublicMixin, APIView):
 
 class ConsistencyProofView(PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
-        first = serializers.IntegerField(min_value=0)
-        second = serializers.IntegerField(min_value=0)
+        first = serializers.IntegerField(max_value=MAX_INDEX, min_value=0)
+        second = serializers.IntegerField(max_value=MAX_INDEX, min_value=0)
 
     @extend_schema_serializer(component_name="ConsistencyProof")
     class OutputSerializer(serializers.Serializer):
@@ -138,6 +144,7 @@ class ConsistencyProofView(PublicMixin, APIView):
 
     @extend_schema(
         operation_id="log_proof_consistency",
+        auth=PUBLIC_AUTH,
         parameters=[InputSerializer],
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
     )

@@ -216,3 +216,61 @@ def test_consistency_proofs_verify_and_bad_sizes_are_refused(client) -> None:
     assert "beyond" in bad.json()["error"]["fields"]["second"][0]
     bad = client.get("/api/v1/log/proof/inclusion", {"index": 4, "size": 4})
     assert "below size" in bad.json()["error"]["fields"]["size"][0]
+
+
+def test_export_at_an_earlier_signed_checkpoint_gives_that_set(client, auth) -> None:
+    _seed()
+    response = client.get("/api/v1/exclusions/export", {"format": "txt", "size": 1}, **auth)
+    assert b"".join(response.streaming_content) == b"github.com/a/b\n"
+    assert response["X-Log-Size"] == "1"
+    from registry.models import SignedCheckpoint
+
+    SignedCheckpoint.objects.filter(size=2).delete()
+    missing = client.get("/api/v1/exclusions/export", {"size": 2}, **auth)
+    assert missing.status_code == 404
+    assert "signed no checkpoint of size 2" in missing.json()["error"]["message"]
+
+
+def test_an_export_is_written_once_per_checkpoint_and_then_served_from_file(
+    client, auth, settings
+) -> None:
+    from django.http import FileResponse
+
+    from registry.exports import export_dir
+
+    _seed()
+    first = client.get("/api/v1/exclusions/export", {"format": "ndjson"}, **auth)
+    first_body = b"".join(first.streaming_content)
+    assert not isinstance(first, FileResponse)
+    second = client.get("/api/v1/exclusions/export", {"format": "ndjson"}, **auth)
+    assert isinstance(second, FileResponse)
+    assert b"".join(second.streaming_content) == first_body
+    assert second["ETag"] == first["ETag"]
+    assert sorted(p.name.split(".", 1)[1] for p in export_dir().iterdir()) == ["ndjson"]
+
+
+def test_an_abandoned_export_leaves_no_file(client, auth) -> None:
+    from registry.exports import export_dir
+
+    _seed()
+    response = client.get("/api/v1/exclusions/export", {"format": "csv"}, **auth)
+    next(iter(response.streaming_content))
+    response.close()  # the client went away after the first chunk
+    assert [p.name for p in export_dir().iterdir()] == []
+
+
+def test_only_the_newest_checkpoints_keep_export_files(client, auth) -> None:
+    from registry.exports import export_dir
+
+    for i in range(5):
+        exclusion_add(kind="repository", subject=f"github.com/a/r{i}", cause="c")
+        b"".join(client.get("/api/v1/exclusions/export", **auth).streaming_content)
+    assert sorted(int(p.name.split("-")[0]) for p in export_dir().iterdir()) == [3, 4, 5]
+
+
+def test_positions_beyond_64_bits_are_refused_not_crashed_on(client) -> None:
+    response = client.get("/api/v1/log/entries", {"start": 2**70, "end": 2**70})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["start"] == [
+        f"Ensure this value is less than or equal to {2**62}."
+    ]

@@ -53,3 +53,34 @@ def test_a_namespace_exclusion_matches_its_repositories() -> None:
     match = exclusion_matching("github.com/org/repo")
     assert match is not None and match.subject == "github.com/org"
     assert exclusion_matching("github.com/other/repo") is None
+
+
+def test_adding_many_gives_the_same_log_as_adding_one_by_one() -> None:
+    from registry import merkle
+    from registry.checkpoints import checkpoint_latest
+    from registry.services import exclusion_add_many
+
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="c")
+    added = exclusion_add_many(
+        subjects=[
+            ("repository", "github.com/a/b"),  # already excluded: skipped
+            ("namespace", "github.com/org"),
+            ("repository", "github.com/x/y"),
+            ("repository", "github.com/x/y"),  # repeated: once
+        ],
+        cause="import:1",
+    )
+    assert added == 2
+    assert log_size() == 3
+    leaves = list(LogEntry.objects.order_by("index").values_list("leaf", flat=True))
+    assert [leaf.split("\t")[:5] for leaf in leaves[1:]] == [
+        ["1", "add", "namespace", "github.com/org", "import:1"],
+        ["2", "add", "repository", "github.com/x/y", "import:1"],
+    ]
+    checkpoint = checkpoint_latest()
+    assert checkpoint.size == 3
+    assert checkpoint.root_hash == merkle.merkle_root(
+        [merkle.leaf_hash(t.encode()) for t in leaves]
+    )
+    assert exclusions_at(3).excludes("github.com/org/anything")
+    assert exclusion_add_many(subjects=[("namespace", "github.com/org")], cause="c") == 0

@@ -100,3 +100,13 @@ def test_the_admin_shows_a_new_token_once(admin_client) -> None:
     assert key.startswith(token.prefix + ".")
     assert PipelineToken.objects.get_from_key(key) == token
     assert admin_client.get("/admin/registry/pipelinetoken/").status_code == 200
+
+
+def test_the_admin_refuses_an_unknown_scope(admin_client) -> None:
+    response = admin_client.post(
+        "/admin/registry/pipelinetoken/add/",
+        {"name": "mirror", "scopes": ["registry:write"], "expiry_date_0": "", "expiry_date_1": ""},
+    )
+    assert response.status_code == 200
+    assert "registry:write is not one of the available choices" in response.content.decode()
+    assert PipelineToken.objects.count() == 0

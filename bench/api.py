@@ -1,0 +1,474 @@
+"""Pipeline API benchmark: 1,000,000 exclusions in PostgreSQL, served by gunicorn.
+
+Run with ``make bench`` (or ``.venv/bin/python bench/api.py``). It
+
+1. creates (once) the database ``portal_registry_bench`` (or ``BENCH_DATABASE_URL``) and
+   bulk-loads 1,000,000 log entries with their Merkle nodes by COPY, then appends and
+   removes through the real services, timing each append at that size;
+2. starts gunicorn on 127.0.0.1 serving the portal plus ``/bench/minimal``, a minimal
+   Django view behind the same middleware, with the same gunicorn configuration;
+3. measures single check and the export's 304 path against the minimal view (wrk when
+   installed, else a Python load generator), the full export in every format with the
+   workers' RSS growth against a 10k-entry export, the 10,000-repository bulk check and
+   inclusion and consistency proofs over HTTP, and prints every figure with its target.
+
+``BENCH_ENTRIES`` changes the log size (default 1,000,000); ``BENCH_SECONDS`` the wrk time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DIR = ROOT / "var" / "bench"
+ENTRIES = int(os.environ.get("BENCH_ENTRIES", "1000000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = 16
+PORT = int(os.environ.get("BENCH_PORT", "18931"))
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_registry_bench"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
+
+# Production-like settings, the same for this process and for gunicorn.
+ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdefghij",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "LOG_SIGNING_KEY_FILE": str(BENCH_DIR / "log-signing.key"),
+    "VAR_DIR": str(BENCH_DIR),
+    "API_ANON_RATE": "1000000000/minute",  # throttling still runs, but never refuses
+    "API_TOKEN_RATE": "1000000000/minute",
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_SETTINGS_MODULE": "governance.settings",
+}
+GUNICORN = [
+    "--workers", "2",
+    "--worker-class", "gthread",
+    "--threads", "8",
+    "--keep-alive", "5",
+    "--backlog", "2048",
+    "--bind", f"127.0.0.1:{PORT}",
+    "--chdir", str(ROOT),
+    "--log-level", "warning",
+]  # fmt: skip
+
+
+# --- the bench's WSGI app: the portal plus a minimal view ---------------------------------
+
+
+def make_application():
+    """gunicorn's app factory: the portal with ``/bench/minimal`` added to its URLs."""
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.ROOT_URLCONF = "bench.api"
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
+def __getattr__(name: str):
+    # ``urlpatterns`` is built on first use, once Django is set up inside gunicorn.
+    if name != "urlpatterns":
+        raise AttributeError(name)
+    from django.http import HttpResponse
+    from django.urls import include, path
+
+    def minimal(request):
+        return HttpResponse(b'{"ok": true}', content_type="application/json")
+
+    return [path("bench/minimal", minimal), path("", include("governance.urls"))]
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def _ensure_database() -> None:
+    import psycopg2
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin = psycopg2.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def _copy(cursor, table: str, columns: list[str], rows: list[str]) -> None:
+    cursor.copy_expert(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("".join(rows))
+    )
+
+
+def subject_of(i: int) -> tuple[str, str]:
+    if i % 10 == 0:
+        return "namespace", f"github.com/ns{i}"
+    return "repository", f"github.com/owner{i % 50_000}/repo{i}"
+
+
+def load(entries: int) -> float:
+    """Bulk-load ``entries`` adds with their tree; returns seconds (0 when already there)."""
+    from django.db import connection, transaction
+
+    from registry import merkle
+    from registry.log import leaf_text
+    from registry.models import LogHead
+
+    head = LogHead.objects.filter(id=1).first()
+    if head is not None and head.size >= entries:
+        return 0.0
+    import datetime as dt
+
+    started = time.perf_counter()
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    stamp = "2026-01-01 00:00:00+00"
+    frontier: list[bytes] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE registry_exclusion, registry_logentry, registry_merklenode, "
+            "registry_signedcheckpoint, registry_loghead"
+        )
+        chunk = 100_000
+        for start in range(0, entries, chunk):
+            exclusions, logs, nodes = [], [], []
+            for i in range(start, min(start + chunk, entries)):
+                kind, subject = subject_of(i)
+                text = leaf_text(
+                    index=i, action="add", kind=kind, subject=subject, cause=f"bench:{i}", at=at
+                )
+                exclusions.append(
+                    f"{kind}\t{subject}\tt\tbench:{i}\t{stamp}\t{stamp}\t\t{i}\t\\N\n"
+                )
+                escaped = text.replace("\t", "\\t")  # COPY's text format escapes tabs
+                logs.append(f"{i}\tadd\t{kind}\t{subject}\tbench:{i}\t{stamp}\t{escaped}\n")
+                frontier, created = merkle.frontier_append(
+                    frontier, i, merkle.leaf_hash(text.encode())
+                )
+                nodes.extend(f"{p}\t\\\\x{h.hex()}\n" for p, h in created)
+            _copy(
+                cursor,
+                "registry_exclusion",
+                ["kind", "subject", "active", "cause", "created_at", "updated_at",
+                 "removed_reason", "added_at_index", "removed_at_index"],
+                exclusions,
+            )  # fmt: skip
+            _copy(
+                cursor,
+                "registry_logentry",
+                ["index", "action", "kind", "subject", "cause", "created_at", "leaf"],
+                logs,
+            )
+            _copy(cursor, "registry_merklenode", ["position", "hash"], nodes)
+            print(f"  loaded {min(start + chunk, entries):,} entries", flush=True)
+        LogHead.objects.create(id=1, size=entries, frontier=merkle.pack_hashes(frontier))
+        cursor.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def load_test(path: str, headers: dict[str, str]) -> tuple[float, float]:
+    """Requests per second and p99 latency (ms) at 16 connections."""
+    if shutil.which("wrk"):
+        args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+        for name, value in headers.items():
+            args += ["-H", f"{name}: {value}"]
+        out = subprocess.run(
+            [*args, f"http://127.0.0.1:{PORT}{path}"], capture_output=True, text=True, check=True
+        ).stdout
+        if "Non-2xx or 3xx responses" in out:
+            raise SystemExit(f"wrk saw errors on {path}:\n{out}")
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        p99 = _ms(re.search(r"99%\s+([\d.]+(?:us|ms|s))", out).group(1))  # type: ignore[union-attr]
+        return rps, p99
+    return _python_load_test(path, headers)
+
+
+def _python_load_test(path: str, headers: dict[str, str]) -> tuple[float, float]:
+    """Fallback: 16 threads with keep-alive connections (slower than wrk: it shares CPU)."""
+    import threading
+
+    latencies: list[float] = []
+    deadline = time.perf_counter() + SECONDS
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT)
+        local = []
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            local.append((time.perf_counter() - t) * 1000)
+        latencies.extend(local)
+
+    threads = [threading.Thread(target=worker) for _ in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return len(latencies) / SECONDS, latencies[int(len(latencies) * 0.99)]
+
+
+def request(method: str, path: str, headers: dict[str, str], body: bytes | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=600)
+    conn.request(method, path, body=body, headers=headers)
+    return conn, conn.getresponse()
+
+
+def timed_export(path: str, headers: dict[str, str]) -> tuple[float, int, int]:
+    """Seconds to the last byte, bytes and newline count of a streamed export."""
+    started = time.perf_counter()
+    conn, response = request("GET", path, headers)
+    assert response.status == 200, (response.status, response.read()[:300])
+    size = lines = 0
+    while chunk := response.read(1 << 20):
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    conn.close()
+    return time.perf_counter() - started, size, lines
+
+
+def worker_rss(master: int) -> dict[int, int]:
+    import psutil
+
+    return {p.pid: p.memory_info().rss for p in psutil.Process(master).children()}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so gunicorn is stopped below
+    os.environ.update(ENV)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    _ensure_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from registry.checkpoints import checkpoint_at, checkpoint_latest
+    from registry.selectors import log_size
+    from registry.services import exclusion_add, exclusion_remove
+    from registry.signing import write_new_signing_key
+    from registry.tokens import token_create
+
+    if not Path(ENV["LOG_SIGNING_KEY_FILE"]).exists():
+        write_new_signing_key(Path(ENV["LOG_SIGNING_KEY_FILE"]))
+    call_command("migrate", verbosity=0)
+    shutil.rmtree(BENCH_DIR / "exports", ignore_errors=True)  # measure cold exports too
+    print(f"== loading {ENTRIES:,} exclusions into {DATABASE_URL}")
+    seconds = load(ENTRIES)
+    print(f"  bulk load: {seconds:.1f} s" if seconds else "  already loaded")
+
+    appends = []
+    base = log_size()
+    for i in range(50):  # real appends at 1M entries: entry, nodes, head and a signed checkpoint
+        t = time.perf_counter()
+        kind, subject = subject_of(ENTRIES + base + i)
+        exclusion_add(kind=kind, subject=subject + "-late", cause="bench:late")
+        appends.append((time.perf_counter() - t) * 1000)
+    for i in range(1, 50, 2):
+        t = time.perf_counter()
+        kind, subject = subject_of(i)
+        exclusion_remove(kind=kind, subject=subject, cause="bench:remove", reason="bench")
+        appends.append((time.perf_counter() - t) * 1000)
+    checkpoint_at(10_000)  # a small signed checkpoint, for the RSS baseline export
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # as autovacuum would: index-only scans need it
+        cursor.execute("VACUUM ANALYZE registry_exclusion")
+    size = log_size()
+    latest = checkpoint_latest()
+    _, token = token_create(name="bench", scopes=["registry:read"])
+    auth = {"Authorization": f"Api-Key {token}"}
+    print(f"  log size {size:,}; append p50 {statistics.median(appends):.1f} ms, "
+          f"max {max(appends):.1f} ms (each signs a checkpoint)")  # fmt: skip
+
+    env = {**os.environ, **ENV}
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *GUNICORN, "bench.api:make_application()"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                _conn, response = request("GET", "/bench/minimal", {})
+                response.read()
+                if response.status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("gunicorn did not start")
+        results = measure(auth, size, latest, gunicorn.pid)
+    finally:
+        os.killpg(gunicorn.pid, signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+    report(results, size)
+
+
+def measure(auth: dict[str, str], size: int, latest, master: int) -> dict:
+    r: dict = {}
+    from registry.selectors import exclusions_in_force
+
+    r["entries_in_force"] = exclusions_in_force(size).count()
+    load_test("/bench/minimal", {})  # warm both workers
+    r["minimal"] = load_test("/bench/minimal", {})
+    r["check"] = load_test("/api/v1/check?repo=github.com/ns120/some-repo", {})
+    _, first = request("GET", "/api/v1/exclusions/export?format=txt&size=10000", auth)
+    first.read()
+    etag_url = "/api/v1/exclusions/export?format=txt"
+    conn, response = request("GET", etag_url, {**auth, "If-None-Match": '"x"'})
+    etag = response.getheader("ETag")
+    response.close()
+    conn.close()
+    r["not_modified"] = load_test(etag_url, {**auth, "If-None-Match": etag})
+
+    for _ in range(4):  # both workers serve a 10k export first: the RSS baseline
+        timed_export("/api/v1/exclusions/export?format=txt&size=10000", auth)
+    baseline = worker_rss(master)
+    exports, growth = {}, {}
+    variants = [(fmt, {}) for fmt in ("txt", "ndjson", "csv", "parquet")]
+    variants.append(("txt", {"Accept-Encoding": "gzip"}))
+    for fmt, extra in variants:
+        name = fmt + ("+gzip" if extra else "")
+        # cold: streamed from PostgreSQL (and written to the export cache as it goes);
+        # warm: the same checkpoint again, served from that file
+        for temperature in ("cold", "warm"):
+            exports[(name, temperature)] = timed_export(
+                f"/api/v1/exclusions/export?format={fmt}", {**auth, **extra}
+            )
+        after = worker_rss(master)
+        growth[name] = max(after[p] - baseline.get(p, after[p]) for p in after) / 2**20
+    r["exports"] = exports
+    r["rss_growth_mb"] = growth
+    rng = random.Random(7)
+    lines = []
+    for _ in range(10_000):
+        i = rng.randrange(ENTRIES)
+        lines.append(subject_of(i)[1] + ("/x" if i % 10 == 0 else ""))
+    body = "\n".join(lines).encode()
+    bulk = []
+    for _ in range(10):
+        t = time.perf_counter()
+        conn, response = request(
+            "POST", "/api/v1/check", {**auth, "Content-Type": "text/plain"}, body
+        )
+        data = json.loads(response.read())
+        bulk.append((time.perf_counter() - t) * 1000)
+        conn.close()
+    r["bulk_ms"] = bulk
+    r["bulk_excluded"] = data["excluded"]
+
+    inclusion, consistency = [], []
+    conn = http.client.HTTPConnection("127.0.0.1", PORT)
+    for _ in range(200):
+        t = time.perf_counter()
+        conn.request(
+            "GET",
+            f"/api/v1/log/proof/inclusion?index={rng.randrange(size)}&size={size}",
+            headers=auth,
+        )
+        proof = json.loads(conn.getresponse().read())
+        inclusion.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        conn.request(
+            "GET",
+            f"/api/v1/log/proof/consistency?first={rng.randrange(1, size)}&second={size}",
+            headers=auth,
+        )
+        json.loads(conn.getresponse().read())
+        consistency.append((time.perf_counter() - t) * 1000)
+    r["inclusion_ms"], r["consistency_ms"], r["proof_len"] = (
+        inclusion,
+        consistency,
+        len(proof["hashes"]),
+    )
+    return r
+
+
+def report(r: dict, size: int) -> None:
+    tool = "wrk" if shutil.which("wrk") else "python threads"
+    mrps, mp99 = r["minimal"]
+    crps, cp99 = r["check"]
+    nrps, np99 = r["not_modified"]
+    rows = [
+        ("minimal Django view", f"{mrps:,.0f} req/s, p99 {mp99:.1f} ms", "baseline", ""),
+        ("single check GET /check", f"{crps:,.0f} req/s, p99 {cp99:.1f} ms",
+         f"{crps / mrps:.2f}x minimal", ">= 0.5x, p99 <= 25 ms"),
+        ("export 304 (If-None-Match)", f"{nrps:,.0f} req/s, p99 {np99:.1f} ms",
+         f"{nrps / mrps:.2f}x minimal", ">= 0.8x"),
+    ]  # fmt: skip
+    for (fmt, temperature), (seconds, size_bytes, lines) in r["exports"].items():
+        entries = lines if fmt in ("txt", "ndjson") else r["entries_in_force"]
+        rows.append(
+            (
+                f"export {fmt} ({temperature})",
+                f"{seconds:.2f} s, {size_bytes / 2**20:.1f} MiB",
+                f"{entries / seconds / 1e6:.2f}M entries/s",
+                ">= 2M entries/s",
+            )
+        )
+    for fmt, mb in r["rss_growth_mb"].items():
+        rows.append((f"worker RSS growth after {fmt} vs 10k", f"{mb:.1f} MB", "", "< 50 MB"))
+    bulk = r["bulk_ms"]
+    rows.append(
+        (
+            "bulk check of 10,000",
+            f"median {statistics.median(bulk):.0f} ms, max {max(bulk):.0f} ms",
+            f"{r['bulk_excluded']:,} excluded",
+            "<= 250 ms",
+        )
+    )
+    for name in ("inclusion", "consistency"):
+        values = r[f"{name}_ms"]
+        rows.append(
+            (
+                f"{name} proof, HTTP, {size:,} entries",
+                f"p50 {statistics.median(values):.1f} ms, p99 {percentile(values, 0.99):.1f} ms",
+                f"{r['proof_len']} hashes" if name == "inclusion" else "",
+                "<= 20 ms",
+            )
+        )
+    print(f"\n== results ({tool}, {CONNECTIONS} connections, {SECONDS} s each; "
+          f"gunicorn {' '.join(GUNICORN[:6])})")  # fmt: skip
+    for name, figure, ratio, target in rows:
+        print(f"{name:<44} {figure:<34} {ratio:<28} {target}")
+
+
+if __name__ == "__main__":
+    main()
