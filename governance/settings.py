@@ -232,3 +232,48 @@ CELERY_BEAT_SCHEDULE["optout-expire-unverified"] = {
     "task": "optout.tasks.expire_unverified",
     "schedule": 15 * 60.0,
 }
+
+# Forge sign-in (django-allauth, GitHub and GitLab). Off unless a provider has a client id.
+# Tokens are stored (SOCIALACCOUNT_STORE_TOKENS) because the permission check reads the
+# forge API with the owner's token after sign-in.
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.gitlab",
+]
+MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+
+def _oauth_apps(prefix: str) -> list[dict[str, str]]:
+    client_id = env_str(f"{prefix}_CLIENT_ID")
+    if not client_id:
+        return []
+    return [{"client_id": client_id, "secret": env_str(f"{prefix}_SECRET", required=True)}]
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {
+        "APPS": _oauth_apps("OPTOUT_GITHUB"),
+        "SCOPE": ["read:org"],
+        "OAUTH_PKCE_ENABLED": True,
+    },
+    "gitlab": {
+        "APPS": _oauth_apps("OPTOUT_GITLAB"),
+        "SCOPE": ["read_api"],
+        "OAUTH_PKCE_ENABLED": True,
+        "GITLAB_URL": env_str("OPTOUT_GITLAB_URL", "https://gitlab.com"),
+    },
+}
+SOCIALACCOUNT_STORE_TOKENS = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # sign-in starts with a POST (CSRF-protected)
+ACCOUNT_EMAIL_VERIFICATION = "none"
+LOGIN_REDIRECT_URL = "/requests/mine/"

@@ -26,6 +26,14 @@ class RemovalRequest(models.Model):
     # Registry log size right after this request's exclusions were written: any dataset
     # version built at a checkpoint at least this large has applied the request.
     applied_from_log_size = models.PositiveBigIntegerField(null=True, blank=True)
+    # The forge account that proved control by signing in; it lists the request as its own.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_removal_requests",
+    )
     # An unverified request expires then (OPTOUT_TOKEN_TTL_DAYS after submission).
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -71,6 +71,12 @@ def forge_url(forge: Forge, path: str, *, api: bool = False, query: str = "") ->
     return f"{url}?{query}" if query else url
 
 
+def forge_api_url(forge: Forge, *segments: str | int) -> str:
+    """An API URL on ``forge``, each segment quoted whole (``acme/tool`` → ``acme%2Ftool``)."""
+    quoted = "/".join(quote(str(segment), safe="") for segment in segments)
+    return f"{forge.api_base_url.rstrip('/')}/{quoted}"
+
+
 def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

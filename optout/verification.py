@@ -11,24 +11,28 @@ Methods:
   default branch, read over git smart HTTP (any git host).
 - ``NamespaceRepositoryMethod``: a repository ``dataset-optout-<token>`` exists in the
   namespace (``git ls-remote``). Proves a namespace, and every repository under it.
-- Forge sign-in (django-allauth) is NOT implemented yet; see docs/requests.md.
+- ``ForgeSigninMethod`` (optout/forge_signin.py): the owner signed in with the forge
+  (django-allauth) and its API confirms the account controls the subject. Used only
+  when the person pressing "Check now" is signed in.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from optout.enums import RequestStatus, VerificationMethod
+from optout.forge_signin import ForgeSigninMethod
 from optout.gitsmart import GitError, advertised_refs, read_file_at_head
 from optout.models import RemovalRequest, RequestSubject, VerificationAttempt, VerificationRun
 from optout.outbound import OutboundError, OutboundRefused
+from optout.proofs import Method, Proof
 from optout.services import request_transition
 from registry.enums import ExclusionKind
 from registry.forges import forges
@@ -48,21 +52,6 @@ class VerificationThrottled(VerificationRefused):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@dataclass
-class Proof:
-    succeeded: bool
-    message: str
-    evidence: dict[str, object] = field(default_factory=dict)
-
-
-class Method(Protocol):
-    method: VerificationMethod
-
-    def applies_to(self, identifier: Identifier) -> bool: ...
-
-    def check(self, *, identifier: Identifier, token: str, memo: dict) -> Proof: ...
 
 
 def _identifier(subject: RequestSubject) -> Identifier:
@@ -185,8 +174,25 @@ def _start_run(request_id: int) -> tuple[VerificationRun, list[RequestSubject], 
         return run, subjects, request.verification_token
 
 
-def request_verify(*, request_id: int, methods: tuple[Method, ...] = METHODS) -> VerificationReport:
-    """Check every unproven subject of the request; verify the request when all are proven."""
+def methods_for(user: AbstractBaseUser | None) -> tuple[Method, ...]:
+    """The methods to try, the signed-in owner's forge first (one API call, no git)."""
+    if user is not None and user.is_authenticated:
+        return (ForgeSigninMethod(user), *METHODS)
+    return METHODS
+
+
+def request_verify(
+    *,
+    request_id: int,
+    user: AbstractBaseUser | None = None,
+    methods: tuple[Method, ...] | None = None,
+) -> VerificationReport:
+    """Check every unproven subject of the request; verify the request when all are proven.
+
+    ``user`` is the signed-in person pressing "Check now", if any: their forge sign-in is
+    tried, and a request they prove that way is listed as theirs.
+    """
+    methods = methods if methods is not None else methods_for(user)
     started = _start_run(request_id)
     if started is None:
         request_transition(
@@ -213,12 +219,14 @@ def request_verify(*, request_id: int, methods: tuple[Method, ...] = METHODS) ->
             outcomes.append((subject, method.method, proof, checked_at, elapsed))
             if proof.succeeded:
                 break
-    return _record_run(run, outcomes)
+    return _record_run(run, outcomes, user=user)
 
 
 def _record_run(
     run: VerificationRun,
     outcomes: list[tuple[RequestSubject, VerificationMethod, Proof, object, int]],
+    *,
+    user: AbstractBaseUser | None,
 ) -> VerificationReport:
     now = timezone.now()
     with transaction.atomic():
@@ -241,6 +249,13 @@ def _record_run(
                 RequestSubject.objects.filter(id=subject.id, verified_at=None).update(
                     verified_at=now, verified_by=method
                 )
+        signed_in_proof = any(
+            proof.succeeded and method == VerificationMethod.FORGE_SIGNIN
+            for _, method, proof, _, _ in outcomes
+        )
+        if signed_in_proof and user is not None and request.claimed_by_id is None:
+            request.claimed_by = user
+            request.save(update_fields=["claimed_by", "updated_at"])
         run.finished_at = now
         run.save(update_fields=["finished_at"])
         unproven = request.subjects.filter(verified_at=None).exists()
