@@ -57,3 +57,7 @@ def subject_open_for_email(*, canonical: str, contact_email: str) -> bool:
 def request_evidence(request: RemovalRequest) -> QuerySet[VerificationAttempt]:
     """Every verification attempt of ``request``, newest last, with its subject."""
     return VerificationAttempt.objects.filter(run__request=request).select_related("subject")
+
+
+def requests_claimed_by(user: object) -> QuerySet[RemovalRequest]:
+    return RemovalRequest.objects.filter(claimed_by=user).prefetch_related("subjects")
