@@ -133,3 +133,16 @@ def test_a_verified_request_is_not_checked_again(git_server) -> None:
     request_verify(request_id=request.id)
     with pytest.raises(VerificationRefused, match="This request is verified"):
         request_verify(request_id=request.id)
+
+
+def test_large_files_are_not_downloaded_to_read_the_token(git_server) -> None:
+    request = make_request(["git.loopback.test/alice/big"])
+    noise = "".join(f"{i:08x}" for i in range(64 * 1024))  # 512 KiB that compresses poorly
+    git_server.create_repository(
+        "alice/big", {".dataset-optout": request.verification_token, "data.txt": noise}
+    )
+    report = request_verify(request_id=request.id)
+    assert report.request.status == RequestStatus.VERIFIED
+    pack_fetch = report.attempts[0].evidence["fetches"][1]
+    assert pack_fetch["url"].endswith("/alice/big.git/git-upload-pack")
+    assert pack_fetch["bytes"] < 4096  # the blob filter left the 512 KiB file on the server
