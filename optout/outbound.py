@@ -134,7 +134,9 @@ def _resolve(host: str, port: int, *, plain_http: bool) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise OutboundError(f"{host} could not be resolved ({exc})") from None
+        raise OutboundError(
+            f"{host} could not be found in DNS ({exc.__class__.__name__})"
+        ) from None
     addresses = sorted({info[4][0] for info in infos})
     if not addresses:
         raise OutboundError(f"{host} has no addresses")
