@@ -85,23 +85,32 @@ class RequestDetailSerializer(serializers.Serializer):
         at = serializers.DateTimeField(allow_null=True)
         note = serializers.CharField()
 
-    id = serializers.UUIDField(source="public_id")
+    id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=RequestStatus.choices)
     verification_token = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
-    subjects = RequestSubjectSerializer(many=True, source="subjects.all")
+    subjects = RequestSubjectSerializer(many=True)
     evidence = RequestEvidenceSerializer(many=True)
-    events = RequestEventSerializer(many=True, source="events.all")
+    events = RequestEventSerializer(many=True)
     next_step = serializers.CharField()
     next_release = NextReleaseSerializer()
 
 
 def _detail(request: RemovalRequest) -> dict:
-    request.evidence = list(request_evidence(request))
-    request.next_step = next_step(request)
-    request.next_release = expected_next_release()
-    return RequestDetailSerializer(request).data
+    view = {
+        "id": request.public_id,
+        "status": request.status,
+        "verification_token": request.verification_token,
+        "expires_at": request.expires_at,
+        "created_at": request.created_at,
+        "subjects": list(request.subjects.all()),
+        "evidence": list(request_evidence(request)),
+        "events": list(request.events.all()),
+        "next_step": next_step(request),
+        "next_release": expected_next_release(),
+    }
+    return RequestDetailSerializer(view).data
 
 
 _TOKEN_PARAMETERS = [
