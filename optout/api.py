@@ -7,10 +7,10 @@ wrong token and an unknown id get the same 404.
 
 from __future__ import annotations
 
-import uuid
-
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -114,6 +114,7 @@ def _detail(request: RemovalRequest) -> dict:
 
 
 _TOKEN_PARAMETERS = [
+    OpenApiParameter("public_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
     OpenApiParameter(
         "X-Status-Token",
         str,
@@ -124,8 +125,14 @@ _TOKEN_PARAMETERS = [
 ]
 
 
-class _OwnedRequestView(APIView):
-    def owned_request(self, request: Request, public_id: uuid.UUID) -> RemovalRequest:
+class _JsonOnlyView(APIView):
+    # JSON only: a form-encoded body with thousands of fields would trip Django's field
+    # limit outside DRF, and the answer would not have the API's error shape.
+    parser_classes = [JSONParser]
+
+
+class _OwnedRequestView(_JsonOnlyView):
+    def owned_request(self, request: Request, public_id: str) -> RemovalRequest:
         token = request.headers.get("X-Status-Token") or request.query_params.get("token", "")
         found = request_by_secret_link(public_id=public_id, token=token)
         if found is None:
@@ -136,7 +143,7 @@ class _OwnedRequestView(APIView):
         return found
 
 
-class RequestCreateView(APIView):
+class RequestCreateView(_JsonOnlyView):
     class RequestCreateInputSerializer(serializers.Serializer):
         subjects = serializers.ListField(
             child=serializers.CharField(max_length=600, allow_blank=True, trim_whitespace=False),
@@ -211,7 +218,7 @@ class RequestDetailView(_OwnedRequestView):
         responses={200: RequestDetailSerializer, 404: ApiErrorSerializer},
         summary="Read a removal request: state, evidence, what happens next",
     )
-    def get(self, request: Request, public_id: uuid.UUID) -> Response:
+    def get(self, request: Request, public_id: str) -> Response:
         return Response(_detail(self.owned_request(request, public_id)))
 
 
@@ -227,7 +234,7 @@ class RequestVerifyView(_OwnedRequestView):
         },
         summary="Check ownership now (file in the repository, proof repository)",
     )
-    def post(self, request: Request, public_id: uuid.UUID) -> Response:
+    def post(self, request: Request, public_id: str) -> Response:
         owned = self.owned_request(request, public_id)
         try:
             report = request_verify(request_id=owned.id)
@@ -248,7 +255,7 @@ class RequestWithdrawView(_OwnedRequestView):
         responses={200: RequestDetailSerializer, 404: ApiErrorSerializer, 409: ApiErrorSerializer},
         summary="Withdraw the request (opt back in)",
     )
-    def post(self, request: Request, public_id: uuid.UUID) -> Response:
+    def post(self, request: Request, public_id: str) -> Response:
         owned = self.owned_request(request, public_id)
         given = self.RequestWithdrawInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
