@@ -277,3 +277,9 @@ SOCIALACCOUNT_EMAIL_REQUIRED = False
 SOCIALACCOUNT_LOGIN_ON_GET = False  # sign-in starts with a POST (CSRF-protected)
 ACCOUNT_EMAIL_VERIFICATION = "none"
 LOGIN_REDIRECT_URL = "/requests/mine/"
+# One "Check now" stops starting new checks after this long; the rest wait for the next.
+OPTOUT_VERIFY_RUN_SECONDS = env_int("OPTOUT_VERIFY_RUN_SECONDS", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["optout-verification-sweep"] = {
+    "task": "optout.tasks.verification_sweep",
+    "schedule": 5 * 60.0,
+}

@@ -27,8 +27,13 @@ from optout.services import (
     request_submit,
     request_transition,
 )
+from optout.tasks import verify_run
 from optout.throttling import client_ip, submission_count, submission_throttled
-from optout.verification import VerificationRefused, VerificationThrottled, request_verify
+from optout.verification import (
+    VerificationRefused,
+    VerificationThrottled,
+    verification_start,
+)
 from registry.enums import ExclusionKind
 
 
@@ -228,21 +233,28 @@ class RequestVerifyView(_OwnedRequestView):
         parameters=_TOKEN_PARAMETERS,
         responses={
             200: RequestDetailSerializer,
+            202: RequestDetailSerializer,
             404: ApiErrorSerializer,
             409: ApiErrorSerializer,
             429: ApiErrorSerializer,
         },
         summary="Check ownership now (file in the repository, proof repository)",
+        description="200 with the results when the check finished at once; 202 when it "
+        "runs in the background (read the request again for the results).",
     )
     def post(self, request: Request, public_id: str) -> Response:
         owned = self.owned_request(request, public_id)
         try:
-            report = request_verify(request_id=owned.id)
+            run = verification_start(request_id=owned.id)
         except VerificationThrottled as exc:
             raise exceptions.Throttled(wait=exc.retry_after, detail=str(exc)) from None
         except VerificationRefused as exc:
             raise Conflict(str(exc)) from None
-        return Response(_detail(report.request))
+        verify_run.delay(run_id=run.id)
+        run.refresh_from_db()
+        owned.refresh_from_db()
+        finished = run.finished_at is not None
+        return Response(_detail(owned), status=200 if finished else 202)
 
 
 class RequestWithdrawView(_OwnedRequestView):

@@ -103,6 +103,12 @@ class VerificationRun(models.Model):
     )
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The signed-in person who pressed "Check now": their forge sign-in is tried.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Subjects left for the next run because this one used up OPTOUT_VERIFY_RUN_SECONDS.
+    subjects_skipped = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at", "-id"]

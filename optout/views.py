@@ -23,8 +23,9 @@ from optout.models import RemovalRequest
 from optout.release_schedule import expected_next_release
 from optout.selectors import request_by_secret_link, request_evidence, requests_claimed_by
 from optout.services import TransitionError, request_submit, request_transition
+from optout.tasks import verify_run
 from optout.throttling import client_ip, submission_count, submission_throttled
-from optout.verification import VerificationRefused, request_verify
+from optout.verification import VerificationRefused, verification_start
 
 
 def submit(request: HttpRequest) -> HttpResponse:
@@ -92,6 +93,7 @@ def _render_status(
         "subjects": removal_request.subjects.all(),
         "events": removal_request.events.all(),
         "evidence": request_evidence(removal_request),
+        "running_check": removal_request.verification_runs.filter(finished_at=None).first(),
         "next_step": next_step(removal_request),
         "next_release": expected_next_release(),
         "can_verify": can_verify,
@@ -110,14 +112,25 @@ def verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if removal_request is None:
         return _not_found(request)
     try:
-        report = request_verify(request_id=removal_request.id, user=request.user)
+        run = verification_start(request_id=removal_request.id, user=request.user)
     except VerificationRefused as exc:
         messages.error(request, str(exc))
+        return HttpResponseRedirect(status_path(public_id, token))
+    verify_run.delay(run_id=run.id)  # in-process without a broker: results are ready below
+    run.refresh_from_db()
+    removal_request.refresh_from_db()
+    if run.finished_at is None:
+        messages.info(request, "Checking now. Refresh this page in a minute to see the results.")
+    elif removal_request.status != RequestStatus.PENDING_VERIFICATION:
+        messages.success(request, "Control proven. Thank you.")
     else:
-        if report.request.status == RequestStatus.PENDING_VERIFICATION:
-            messages.warning(request, "Not everything is proven yet; see the results below.")
-        else:
-            messages.success(request, "Control proven. Thank you.")
+        messages.warning(request, "Not everything is proven yet; see the results below.")
+    if run.subjects_skipped:
+        messages.info(
+            request,
+            f"{run.subjects_skipped} subject(s) were not checked this time (time limit of one "
+            "check); press \u201cCheck now\u201d again for them.",
+        )
     return HttpResponseRedirect(status_path(public_id, token))
 
 

@@ -175,7 +175,7 @@ def test_the_owner_api_is_in_the_openapi_schema(client) -> None:
         "/api/v1/requests/{public_id}/withdraw/",
     } <= set(schema["paths"])
     verify = schema["paths"]["/api/v1/requests/{public_id}/verify/"]["post"]
-    assert set(verify["responses"]) == {"200", "404", "409", "429"}
+    assert set(verify["responses"]) == {"200", "202", "404", "409", "429"}
     assert verify["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ApiError"
     }
