@@ -18,7 +18,7 @@ from governance.wsgi import application  # noqa: E402
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the WSGI app closes connections after each call
 @schema.include(path_regex="^/api/v1/requests/").parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_owner_api_never_fails_and_keeps_the_error_shape(case) -> None:
