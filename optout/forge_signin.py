@@ -111,6 +111,8 @@ class ForgeSigninMethod:
         fetches.append(result.evidence())
         if result.status == 404:
             return None
+        if result.status in {301, 302, 307, 308}:
+            raise _ApiError("the name has moved (renamed or transferred); request the current name")
         if result.status != 200:
             raise _ApiError(f"its API answered {result.status}")
         try:

@@ -246,3 +246,19 @@ def test_without_sign_in_the_method_does_not_apply(gitlab) -> None:
     report = request_verify(request_id=request.id)
     assert {a.method for a in report.attempts} == {VerificationMethod.NAMESPACE_REPOSITORY}
     assert gitlab.server.requests[-1][1].startswith("/alice/dataset-optout-")
+
+
+def test_a_renamed_repository_is_reported_as_moved(client, github) -> None:
+    github.server.routes["/api/v3/repos/alice/old-name"] = (
+        301,
+        {"Location": f"{github.server.base_url}/api/v3/repositories/555"},
+        b"",
+    )
+    request = make_request(["github.loopback.test/alice/old-name"])
+    _sign_in(client, github)
+    _check_now(client, request)
+    attempt = VerificationAttempt.objects.get(method=VerificationMethod.FORGE_SIGNIN)
+    assert attempt.message == (
+        "Loopback github could not confirm your access: the name has moved (renamed or "
+        "transferred); request the current name"
+    )
