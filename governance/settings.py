@@ -249,8 +249,6 @@ OPTOUT_OUTBOUND_MAX_BYTES = env_int("OPTOUT_OUTBOUND_MAX_BYTES", 8 * 1024 * 1024
 OPTOUT_OUTBOUND_ALLOW_LOOPBACK = env_bool("OPTOUT_OUTBOUND_ALLOW_LOOPBACK", False)
 # Forges beyond the four defaults (registry/forges.py): a list of registry.forges.Forge.
 REGISTRY_EXTRA_FORGES: list = []
-# main defines CELERY_BEAT_SCHEDULE next to the Celery settings; keep its entries.
-CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE["optout-expire-unverified"] = {
     "task": "optout.tasks.expire_unverified",
     "schedule": 15 * 60.0,
@@ -261,12 +259,9 @@ INSTALLED_APPS += ["rest_framework_api_key"]
 # Seconds between signed checkpoints: 0 signs after every change; N signs at most every N
 # seconds on append, and the periodic task below signs what is left.
 LOG_CHECKPOINT_INTERVAL = env_int("LOG_CHECKPOINT_INTERVAL", 0, minimum=0)
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "registry-checkpoint-publish": {
-        "task": "registry.tasks.checkpoint_publish",
-        "schedule": float(max(LOG_CHECKPOINT_INTERVAL, 10)),
-    },
+CELERY_BEAT_SCHEDULE["registry-checkpoint-publish"] = {
+    "task": "registry.tasks.checkpoint_publish",
+    "schedule": float(max(LOG_CHECKPOINT_INTERVAL, 10)),
 }
 # Rates for the pipeline API: anonymous callers by address, token holders by token.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registry_token"] = env_str(
@@ -274,3 +269,54 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registry_token"] = env_str(
 )
 # Largest page of log entries or changes returned by one call.
 REGISTRY_PAGE_MAX = env_int("REGISTRY_PAGE_MAX", 10_000, minimum=1)
+
+# Forge sign-in (django-allauth, GitHub and GitLab). Off unless a provider has a client id.
+# Tokens are stored (SOCIALACCOUNT_STORE_TOKENS) because the permission check reads the
+# forge API with the owner's token after sign-in.
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.gitlab",
+]
+MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+
+def _oauth_apps(prefix: str) -> list[dict[str, str]]:
+    client_id = env_str(f"{prefix}_CLIENT_ID")
+    if not client_id:
+        return []
+    return [{"client_id": client_id, "secret": env_str(f"{prefix}_SECRET", required=True)}]
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {
+        "APPS": _oauth_apps("OPTOUT_GITHUB"),
+        "SCOPE": ["read:org"],
+        "OAUTH_PKCE_ENABLED": True,
+    },
+    "gitlab": {
+        "APPS": _oauth_apps("OPTOUT_GITLAB"),
+        "SCOPE": ["read_api"],
+        "OAUTH_PKCE_ENABLED": True,
+        "GITLAB_URL": env_str("OPTOUT_GITLAB_URL", "https://gitlab.com"),
+    },
+}
+SOCIALACCOUNT_STORE_TOKENS = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # sign-in starts with a POST (CSRF-protected)
+ACCOUNT_EMAIL_VERIFICATION = "none"
+LOGIN_REDIRECT_URL = "/requests/mine/"
+# One "Check now" stops starting new checks after this long; the rest wait for the next.
+OPTOUT_VERIFY_RUN_SECONDS = env_int("OPTOUT_VERIFY_RUN_SECONDS", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["optout-verification-sweep"] = {
+    "task": "optout.tasks.verification_sweep",
+    "schedule": 5 * 60.0,
+}

@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("requests/", include("optout.urls")),
+    path("accounts/", include("allauth.urls")),
     path("api/v1/requests/", include("optout.api_urls")),
     path("api/v1/", include("registry.api_urls")),
     path(".well-known/", include("registry.well_known_urls")),

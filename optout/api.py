@@ -7,10 +7,10 @@ wrong token and an unknown id get the same 404.
 
 from __future__ import annotations
 
-import uuid
-
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,8 +27,13 @@ from optout.services import (
     request_submit,
     request_transition,
 )
+from optout.tasks import verify_run
 from optout.throttling import client_ip, submission_count, submission_throttled
-from optout.verification import VerificationRefused, VerificationThrottled, request_verify
+from optout.verification import (
+    VerificationRefused,
+    VerificationThrottled,
+    verification_start,
+)
 from registry.enums import ExclusionKind
 
 
@@ -85,26 +90,36 @@ class RequestDetailSerializer(serializers.Serializer):
         at = serializers.DateTimeField(allow_null=True)
         note = serializers.CharField()
 
-    id = serializers.UUIDField(source="public_id")
+    id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=RequestStatus.choices)
     verification_token = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
-    subjects = RequestSubjectSerializer(many=True, source="subjects.all")
+    subjects = RequestSubjectSerializer(many=True)
     evidence = RequestEvidenceSerializer(many=True)
-    events = RequestEventSerializer(many=True, source="events.all")
+    events = RequestEventSerializer(many=True)
     next_step = serializers.CharField()
     next_release = NextReleaseSerializer()
 
 
 def _detail(request: RemovalRequest) -> dict:
-    request.evidence = list(request_evidence(request))
-    request.next_step = next_step(request)
-    request.next_release = expected_next_release()
-    return RequestDetailSerializer(request).data
+    view = {
+        "id": request.public_id,
+        "status": request.status,
+        "verification_token": request.verification_token,
+        "expires_at": request.expires_at,
+        "created_at": request.created_at,
+        "subjects": list(request.subjects.all()),
+        "evidence": list(request_evidence(request)),
+        "events": list(request.events.all()),
+        "next_step": next_step(request),
+        "next_release": expected_next_release(),
+    }
+    return RequestDetailSerializer(view).data
 
 
 _TOKEN_PARAMETERS = [
+    OpenApiParameter("public_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
     OpenApiParameter(
         "X-Status-Token",
         str,
@@ -115,8 +130,14 @@ _TOKEN_PARAMETERS = [
 ]
 
 
-class _OwnedRequestView(APIView):
-    def owned_request(self, request: Request, public_id: uuid.UUID) -> RemovalRequest:
+class _JsonOnlyView(APIView):
+    # JSON only: a form-encoded body with thousands of fields would trip Django's field
+    # limit outside DRF, and the answer would not have the API's error shape.
+    parser_classes = [JSONParser]
+
+
+class _OwnedRequestView(_JsonOnlyView):
+    def owned_request(self, request: Request, public_id: str) -> RemovalRequest:
         token = request.headers.get("X-Status-Token") or request.query_params.get("token", "")
         found = request_by_secret_link(public_id=public_id, token=token)
         if found is None:
@@ -127,7 +148,7 @@ class _OwnedRequestView(APIView):
         return found
 
 
-class RequestCreateView(APIView):
+class RequestCreateView(_JsonOnlyView):
     class RequestCreateInputSerializer(serializers.Serializer):
         subjects = serializers.ListField(
             child=serializers.CharField(max_length=600, allow_blank=True, trim_whitespace=False),
@@ -202,7 +223,7 @@ class RequestDetailView(_OwnedRequestView):
         responses={200: RequestDetailSerializer, 404: ApiErrorSerializer},
         summary="Read a removal request: state, evidence, what happens next",
     )
-    def get(self, request: Request, public_id: uuid.UUID) -> Response:
+    def get(self, request: Request, public_id: str) -> Response:
         return Response(_detail(self.owned_request(request, public_id)))
 
 
@@ -212,21 +233,28 @@ class RequestVerifyView(_OwnedRequestView):
         parameters=_TOKEN_PARAMETERS,
         responses={
             200: RequestDetailSerializer,
+            202: RequestDetailSerializer,
             404: ApiErrorSerializer,
             409: ApiErrorSerializer,
             429: ApiErrorSerializer,
         },
         summary="Check ownership now (file in the repository, proof repository)",
+        description="200 with the results when the check finished at once; 202 when it "
+        "runs in the background (read the request again for the results).",
     )
-    def post(self, request: Request, public_id: uuid.UUID) -> Response:
+    def post(self, request: Request, public_id: str) -> Response:
         owned = self.owned_request(request, public_id)
         try:
-            report = request_verify(request_id=owned.id)
+            run = verification_start(request_id=owned.id)
         except VerificationThrottled as exc:
             raise exceptions.Throttled(wait=exc.retry_after, detail=str(exc)) from None
         except VerificationRefused as exc:
             raise Conflict(str(exc)) from None
-        return Response(_detail(report.request))
+        verify_run.delay(run_id=run.id)
+        run.refresh_from_db()
+        owned.refresh_from_db()
+        finished = run.finished_at is not None
+        return Response(_detail(owned), status=200 if finished else 202)
 
 
 class RequestWithdrawView(_OwnedRequestView):
@@ -239,7 +267,7 @@ class RequestWithdrawView(_OwnedRequestView):
         responses={200: RequestDetailSerializer, 404: ApiErrorSerializer, 409: ApiErrorSerializer},
         summary="Withdraw the request (opt back in)",
     )
-    def post(self, request: Request, public_id: uuid.UUID) -> Response:
+    def post(self, request: Request, public_id: str) -> Response:
         owned = self.owned_request(request, public_id)
         given = self.RequestWithdrawInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)

@@ -26,6 +26,14 @@ class RemovalRequest(models.Model):
     # Registry log size right after this request's exclusions were written: any dataset
     # version built at a checkpoint at least this large has applied the request.
     applied_from_log_size = models.PositiveBigIntegerField(null=True, blank=True)
+    # The forge account that proved control by signing in; it lists the request as its own.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_removal_requests",
+    )
     # An unverified request expires then (OPTOUT_TOKEN_TTL_DAYS after submission).
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -95,6 +103,12 @@ class VerificationRun(models.Model):
     )
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The signed-in person who pressed "Check now": their forge sign-in is tried.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Subjects left for the next run because this one used up OPTOUT_VERIFY_RUN_SECONDS.
+    subjects_skipped = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at", "-id"]

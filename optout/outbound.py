@@ -12,7 +12,7 @@ Rules, each enforced here rather than trusted to callers:
   addresses are refused. The connection goes to the address that was checked (no second
   lookup, so DNS rebinding cannot swap it), with the real host name for TLS and ``Host``.
 - Redirects are followed only within the same origin, at most three.
-- A time limit covers the whole fetch (connect, redirects, body) and the body is cut off
+- A time limit covers the whole fetch (DNS, connect, redirects, body) and the body is cut off
   at ``OPTOUT_OUTBOUND_MAX_BYTES``.
 """
 
@@ -23,6 +23,8 @@ import ipaddress
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -31,6 +33,12 @@ from django.conf import settings
 from registry.forges import Forge, forges
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# IPv6 ranges that carry an IPv4 address to a translator: NAT64, 6to4, Teredo.
+_TRANSLATED = [
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32")
+]
+# getaddrinfo has no timeout of its own; lookups run here so the fetch's limit applies.
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="optout-dns")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _USER_AGENT = "dataset-optout-portal/1 (ownership verification)"
 
@@ -71,6 +79,12 @@ def forge_url(forge: Forge, path: str, *, api: bool = False, query: str = "") ->
     return f"{url}?{query}" if query else url
 
 
+def forge_api_url(forge: Forge, *segments: str | int) -> str:
+    """An API URL on ``forge``, each segment quoted whole (``acme/tool`` → ``acme%2Ftool``)."""
+    quoted = "/".join(quote(str(segment), safe="") for segment in segments)
+    return f"{forge.api_base_url.rstrip('/')}/{quoted}"
+
+
 def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -94,6 +108,8 @@ def address_problem(address: str) -> str | None:
         return f"{address} is an IPv4-mapped address"
     if ip.is_loopback:
         return None if settings.OPTOUT_OUTBOUND_ALLOW_LOOPBACK else f"{address} is loopback"
+    if ip.version == 6 and any(ip in network for network in _TRANSLATED):
+        return f"{address} is an IPv6 address that translates to IPv4"
     if ip.version == 4 and ip in _CGNAT:
         return f"{address} is a carrier-grade NAT address"
     for attribute, label in (
@@ -124,11 +140,16 @@ def _check_url(url: str) -> tuple[str, str, int]:
     return scheme, host, port
 
 
-def _resolve(host: str, port: int, *, plain_http: bool) -> str:
+def _resolve(host: str, port: int, *, plain_http: bool, deadline: float) -> str:
+    lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout:
+        raise OutboundError(f"{host}: the DNS lookup took too long") from None
     except (socket.gaierror, UnicodeError) as exc:
-        raise OutboundError(f"{host} could not be resolved ({exc})") from None
+        raise OutboundError(
+            f"{host} could not be found in DNS ({exc.__class__.__name__})"
+        ) from None
     addresses = sorted({info[4][0] for info in infos})
     if not addresses:
         raise OutboundError(f"{host} has no addresses")
@@ -178,7 +199,7 @@ def fetch(
     redirects: list[str] = []
     while True:
         scheme, host, port = _check_url(url)
-        address = _resolve(host, port, plain_http=scheme == "http")
+        address = _resolve(host, port, plain_http=scheme == "http", deadline=deadline)
         response_status, response_headers, content = _request_once(
             url, scheme, host, port, address, method, headers or {}, body, deadline, max_bytes
         )

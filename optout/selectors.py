@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
@@ -28,32 +29,69 @@ def request_by_secret_link(*, public_id: uuid.UUID | str, token: str) -> Removal
     return request
 
 
-def active_exclusion_covering(identifier: Identifier) -> str | None:
-    """The subject of an active exclusion that already covers ``identifier``, if any.
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def active_exclusions_covering(identifiers: list[Identifier]) -> dict[str, str]:
+    """For each identifier already covered by an active exclusion: the exclusion's subject.
 
     A repository is covered by itself or any enclosing namespace; a namespace by itself
-    or an enclosing namespace (gitlab.com/group covers gitlab.com/group/sub).
+    or an enclosing namespace (gitlab.com/group covers gitlab.com/group/sub). A few
+    queries for the whole list, however long.
     """
-    namespaces = list(enclosing_namespaces(identifier.canonical))
-    query = Exclusion.objects.filter(active=True, kind=ExclusionKind.NAMESPACE)
-    if identifier.kind == ExclusionKind.NAMESPACE:
-        namespaces.append(identifier.canonical)
-    elif Exclusion.objects.filter(
-        active=True, kind=ExclusionKind.REPOSITORY, subject=identifier.canonical
-    ).exists():
-        return identifier.canonical
-    covering = query.filter(subject__in=namespaces).order_by("subject").first()
-    return covering.subject if covering else None
+    repositories = sorted({i.canonical for i in identifiers if i.kind == ExclusionKind.REPOSITORY})
+    candidates: dict[str, list[str]] = {}
+    for identifier in identifiers:
+        enclosing = list(enclosing_namespaces(identifier.canonical))
+        if identifier.kind == ExclusionKind.NAMESPACE:
+            enclosing.append(identifier.canonical)
+        candidates[identifier.canonical] = enclosing
+    namespaces = sorted({n for enclosing in candidates.values() for n in enclosing})
+    excluded_repositories: set[str] = set()
+    for chunk in _chunks(repositories):
+        excluded_repositories.update(
+            Exclusion.objects.filter(
+                active=True, kind=ExclusionKind.REPOSITORY, subject__in=chunk
+            ).values_list("subject", flat=True)
+        )
+    excluded_namespaces: set[str] = set()
+    for chunk in _chunks(namespaces):
+        excluded_namespaces.update(
+            Exclusion.objects.filter(
+                active=True, kind=ExclusionKind.NAMESPACE, subject__in=chunk
+            ).values_list("subject", flat=True)
+        )
+    covered: dict[str, str] = {}
+    for identifier in identifiers:
+        if identifier.canonical in excluded_repositories:
+            covered[identifier.canonical] = identifier.canonical
+            continue
+        hits = [n for n in candidates[identifier.canonical] if n in excluded_namespaces]
+        if hits:
+            covered[identifier.canonical] = hits[0]  # the outermost namespace
+    return covered
 
 
-def subject_open_for_email(*, canonical: str, contact_email: str) -> bool:
-    return RequestSubject.objects.filter(
-        subject=canonical,
-        request__status__in=OPEN_STATUSES,
-        request__contact_email__iexact=contact_email,
-    ).exists()
+def subjects_open_for_email(*, canonicals: list[str], contact_email: str) -> set[str]:
+    """Which of ``canonicals`` are in an open request to ``contact_email`` (any case)."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(canonicals))):
+        found.update(
+            RequestSubject.objects.filter(
+                subject__in=chunk,
+                request__status__in=OPEN_STATUSES,
+                request__contact_email__iexact=contact_email,
+            ).values_list("subject", flat=True)
+        )
+    return found
 
 
 def request_evidence(request: RemovalRequest) -> QuerySet[VerificationAttempt]:
     """Every verification attempt of ``request``, newest last, with its subject."""
     return VerificationAttempt.objects.filter(run__request=request).select_related("subject")
+
+
+def requests_claimed_by(user: object) -> QuerySet[RemovalRequest]:
+    return RemovalRequest.objects.filter(claimed_by=user).prefetch_related("subjects")

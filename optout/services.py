@@ -18,7 +18,7 @@ from django.utils import timezone
 from optout.enums import ALLOWED_TRANSITIONS, EXCLUDING_STATUSES, LineOutcome, RequestStatus
 from optout.links import status_token_for
 from optout.models import RemovalRequest, RequestEvent, RequestSubject
-from optout.selectors import active_exclusion_covering, subject_open_for_email
+from optout.selectors import active_exclusions_covering, subjects_open_for_email
 from optout.tokens import hash_token, new_verification_token
 from registry import services as registry_services
 from registry.enums import ExclusionKind
@@ -60,38 +60,44 @@ class SubmissionResult:
 
 
 def _classify_lines(lines: list[str], contact_email: str) -> list[LineResult]:
-    results: list[LineResult] = []
-    first_line_of: dict[str, int] = {}
+    parsed: list[tuple[int, str, Identifier | str]] = []
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
         try:
-            identifier = parse_identifier(text)
+            parsed.append((number, text, parse_identifier(text)))
         except IdentifierError as exc:
-            results.append(LineResult(number, text, LineOutcome.INVALID, str(exc)))
+            parsed.append((number, text, str(exc)))
+    identifiers = [item for _, _, item in parsed if isinstance(item, Identifier)]
+    covered = active_exclusions_covering(identifiers)
+    already_open = subjects_open_for_email(
+        canonicals=[i.canonical for i in identifiers], contact_email=contact_email
+    )
+    results: list[LineResult] = []
+    first_line_of: dict[str, int] = {}
+    for number, text, item in parsed:
+        if isinstance(item, str):
+            results.append(LineResult(number, text, LineOutcome.INVALID, item))
             continue
-        canonical = identifier.canonical
+        canonical = item.canonical
         if canonical in first_line_of:
+            outcome = LineOutcome.DUPLICATE
             message = f"Same as line {first_line_of[canonical]} ({canonical}); counted once."
-            results.append(LineResult(number, text, LineOutcome.DUPLICATE, message, identifier))
-            continue
-        first_line_of[canonical] = number
-        excluded_by = active_exclusion_covering(identifier)
-        if excluded_by is not None:
-            message = f"{canonical} is already excluded (by {excluded_by}); nothing to do."
+        elif canonical in covered:
             outcome = LineOutcome.ALREADY_EXCLUDED
-        elif subject_open_for_email(canonical=canonical, contact_email=contact_email):
+            message = f"{canonical} is already excluded (by {covered[canonical]}); nothing to do."
+        elif canonical in already_open:
             # Said only for the same contact address: it reveals nothing about other people.
+            outcome = LineOutcome.ALREADY_REQUESTED
             message = (
                 f"{canonical} is already in an open request sent to this address; follow it "
                 "with the link from that request's e-mail."
             )
-            outcome = LineOutcome.ALREADY_REQUESTED
         else:
-            kind = "repository" if identifier.kind == ExclusionKind.REPOSITORY else "namespace"
-            message = f"{canonical} ({kind})"
-            outcome = LineOutcome.ACCEPTED
-        results.append(LineResult(number, text, outcome, message, identifier))
+            kind = "repository" if item.kind == ExclusionKind.REPOSITORY else "namespace"
+            outcome, message = LineOutcome.ACCEPTED, f"{canonical} ({kind})"
+        first_line_of.setdefault(canonical, number)
+        results.append(LineResult(number, text, outcome, message, item))
     return results
 
 

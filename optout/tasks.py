@@ -8,9 +8,10 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from optout.models import RequestEvent
+from optout.models import RequestEvent, VerificationRun
 from optout.notifications import send_event_email
 from optout.services import requests_expire_unverified
+from optout.verification import verification_perform
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
@@ -47,3 +48,26 @@ def notify_sweep() -> int:
 def expire_unverified() -> int:
     """Periodic (beat): requests still unverified past their expiry become expired."""
     return requests_expire_unverified()
+
+
+@shared_task
+def verify_run(*, run_id: int) -> None:
+    """Perform one started verification run (the owner's "Check now")."""
+    if not VerificationRun.objects.filter(id=run_id).exists():
+        return
+    verification_perform(run_id=run_id)
+
+
+@shared_task
+def verification_sweep() -> int:
+    """Re-send runs whose task was lost; performing a run twice records it once."""
+    stale = timezone.now() - timedelta(minutes=5)
+    fresh = timezone.now() - timedelta(hours=1)  # older runs are left unfinished for good
+    ids = list(
+        VerificationRun.objects.filter(
+            finished_at=None, started_at__lt=stale, started_at__gte=fresh
+        ).values_list("id", flat=True)[:100]
+    )
+    for run_id in ids:
+        verify_run.delay(run_id=run_id)
+    return len(ids)

@@ -2,40 +2,40 @@
 
 Each method checks one subject of a request and returns a :class:`Proof`: whether it
 succeeded, a message for the owner, and the evidence (what was fetched, when, what came
-back). ``request_verify`` runs the methods for every unproven subject *outside* any
-transaction (network I/O never holds a row lock), then records every attempt and, when
-all subjects are proven, moves the request to ``verified`` through ``request_transition``.
+back). A *run* is one "Check now": ``verification_start`` checks state, expiry and the
+rate limit and records the run; ``verification_perform`` (from the ``verify_run`` task)
+runs the methods for every unproven subject *outside* any transaction (network I/O
+never holds a row lock), records every attempt and, when all subjects are proven, moves
+the request to ``verified`` through ``request_transition``.
 
 Methods:
-- ``RepositoryFileMethod``: ``.dataset-optout`` holding the token at the root of the
-  default branch, read over git smart HTTP (any git host).
-- ``NamespaceRepositoryMethod``: a repository ``dataset-optout-<token>`` exists in the
-  namespace (``git ls-remote``). Proves a namespace, and every repository under it.
-- Forge sign-in (django-allauth) is NOT implemented yet; see docs/requests.md.
+- ``RepositoryFileMethod`` and ``NamespaceRepositoryMethod`` (optout/git_methods.py):
+  a ``.dataset-optout`` file on the default branch, or a ``dataset-optout-<token>``
+  repository in the namespace, both read over git smart HTTP.
+- ``ForgeSigninMethod`` (optout/forge_signin.py): the owner signed in with the forge
+  (django-allauth) and its API confirms the account controls the subject. Used only
+  when the person pressing "Check now" is signed in.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from optout.enums import RequestStatus, VerificationMethod
-from optout.gitsmart import GitError, advertised_refs, read_file_at_head
+from optout.forge_signin import ForgeSigninMethod
+from optout.git_methods import NamespaceRepositoryMethod, RepositoryFileMethod
 from optout.models import RemovalRequest, RequestSubject, VerificationAttempt, VerificationRun
-from optout.outbound import OutboundError, OutboundRefused
+from optout.proofs import Method, Proof
 from optout.services import request_transition
 from registry.enums import ExclusionKind
-from registry.forges import forges
 from registry.identifiers import Identifier
-
-TOKEN_FILE = ".dataset-optout"  # noqa: S105 (a file name, not a secret)
-PROOF_REPOSITORY_PREFIX = "dataset-optout-"
 
 
 class VerificationRefused(Exception):
@@ -50,95 +50,8 @@ class VerificationThrottled(VerificationRefused):
         self.retry_after = retry_after
 
 
-@dataclass
-class Proof:
-    succeeded: bool
-    message: str
-    evidence: dict[str, object] = field(default_factory=dict)
-
-
-class Method(Protocol):
-    method: VerificationMethod
-
-    def applies_to(self, identifier: Identifier) -> bool: ...
-
-    def check(self, *, identifier: Identifier, token: str, memo: dict) -> Proof: ...
-
-
 def _identifier(subject: RequestSubject) -> Identifier:
     return Identifier(kind=ExclusionKind(subject.kind), canonical=subject.subject)
-
-
-def _unreachable(identifier: Identifier, exc: Exception) -> Proof:
-    return Proof(False, f"Could not read {identifier.canonical}: {exc}", {"error": str(exc)})
-
-
-class RepositoryFileMethod:
-    method = VerificationMethod.REPOSITORY_FILE
-
-    def applies_to(self, identifier: Identifier) -> bool:
-        return identifier.kind == ExclusionKind.REPOSITORY
-
-    def check(self, *, identifier: Identifier, token: str, memo: dict) -> Proof:
-        forge = forges()[identifier.host]
-        try:
-            found = read_file_at_head(forge, identifier.path, TOKEN_FILE)
-        except (GitError, OutboundError, OutboundRefused) as exc:
-            return _unreachable(identifier, exc)
-        branch = (found.branch or "HEAD").removeprefix("refs/heads/")
-        evidence = {"fetches": found.evidence, "branch": branch, "commit": found.commit}
-        where = f"the default branch ({branch}, commit {found.commit[:10]})"
-        if found.content is None:
-            return Proof(
-                False,
-                f"{where} of {identifier.canonical} has no {TOKEN_FILE} file at its root. "
-                f"Commit one containing {token} and check again.",
-                evidence,
-            )
-        lines = {line.strip() for line in found.content.decode(errors="replace").splitlines()}
-        if token not in lines:
-            return Proof(
-                False,
-                f"The {TOKEN_FILE} file on {where} of {identifier.canonical} does not contain "
-                f"this request's token {token}. Put the token on a line of its own.",
-                evidence,
-            )
-        message = f"Found {TOKEN_FILE} with the token on {where} of {identifier.canonical}."
-        return Proof(True, message, evidence)
-
-
-class NamespaceRepositoryMethod:
-    method = VerificationMethod.NAMESPACE_REPOSITORY
-
-    def applies_to(self, identifier: Identifier) -> bool:
-        return True  # a proven namespace also proves every repository in it
-
-    def check(self, *, identifier: Identifier, token: str, memo: dict) -> Proof:
-        namespace = identifier.namespace_path
-        key = (identifier.host, namespace)
-        if key not in memo:  # several subjects in one namespace: ask the forge once
-            memo[key] = self._check_namespace(identifier.host, namespace, token)
-        return memo[key]
-
-    def _check_namespace(self, host: str, namespace: str, token: str) -> Proof:
-        forge = forges()[host]
-        proof_repository = f"{namespace}/{PROOF_REPOSITORY_PREFIX}{token}"
-        try:
-            found = advertised_refs(forge, proof_repository)
-        except GitError as exc:
-            return Proof(
-                False,
-                f"No repository {host}/{proof_repository} ({exc}) Create it (it may be empty) "
-                "and check again.",
-                {"repository": f"{host}/{proof_repository}", "error": str(exc)},
-            )
-        except (OutboundError, OutboundRefused) as exc:
-            return Proof(False, f"Could not reach {host}: {exc}", {"error": str(exc)})
-        return Proof(
-            True,
-            f"Found the proof repository {host}/{proof_repository}.",
-            {"repository": f"{host}/{proof_repository}", "fetches": [found.fetched.evidence()]},
-        )
 
 
 METHODS: tuple[Method, ...] = (RepositoryFileMethod(), NamespaceRepositoryMethod())
@@ -155,8 +68,13 @@ class VerificationReport:
         return not self.request.subjects.filter(verified_at=None).exists()
 
 
-def _start_run(request_id: int) -> tuple[VerificationRun, list[RequestSubject], str] | None:
-    """Lock the request, check it may be verified now, and record the run (the rate limit)."""
+def verification_start(*, request_id: int, user: AbstractBaseUser | None = None) -> VerificationRun:
+    """Check the request may be verified now and record the run (which the rate limit counts).
+
+    Raises :class:`VerificationRefused` (wrong state, expired: the request becomes
+    ``expired``) or :class:`VerificationThrottled`. The checks themselves happen in
+    :func:`verification_perform`, usually from a task.
+    """
     now = timezone.now()
     with transaction.atomic():
         request = RemovalRequest.objects.select_for_update().get(id=request_id)
@@ -165,43 +83,64 @@ def _start_run(request_id: int) -> tuple[VerificationRun, list[RequestSubject], 
                 f"This request is {request.get_status_display().lower()}; only requests "
                 "pending verification are checked."
             )
-        if request.expires_at is not None and request.expires_at <= now:
-            return None
-        window = now - timedelta(hours=1)
-        recent = list(
-            request.verification_runs.filter(started_at__gte=window).values_list(
-                "started_at", flat=True
+        expired = request.expires_at is not None and request.expires_at <= now
+        if not expired:
+            window = now - timedelta(hours=1)
+            recent = list(
+                request.verification_runs.filter(started_at__gte=window).values_list(
+                    "started_at", flat=True
+                )
             )
-        )
-        if len(recent) >= settings.OPTOUT_VERIFICATIONS_PER_HOUR:
-            retry_at = min(recent) + timedelta(hours=1)
-            raise VerificationThrottled(
-                f"This request was checked {len(recent)} times in the last hour, the most "
-                f"allowed. Try again after {retry_at:%H:%M} UTC.",
-                max(1, int((retry_at - now).total_seconds())),
-            )
-        run = VerificationRun.objects.create(request=request)
-        subjects = list(request.subjects.filter(verified_at=None).order_by("id"))
-        return run, subjects, request.verification_token
+            if len(recent) >= settings.OPTOUT_VERIFICATIONS_PER_HOUR:
+                retry_at = min(recent) + timedelta(hours=1)
+                raise VerificationThrottled(
+                    f"This request was checked {len(recent)} times in the last hour, the "
+                    f"most allowed. Try again after {retry_at:%H:%M} UTC.",
+                    max(1, int((retry_at - now).total_seconds())),
+                )
+            signed_in = user if user is not None and user.is_authenticated else None
+            return VerificationRun.objects.create(request=request, requested_by=signed_in)
+    request_transition(
+        request_id=request_id,
+        to_status=RequestStatus.EXPIRED,
+        actor_label="system",
+        reason=f"not verified within {settings.OPTOUT_TOKEN_TTL_DAYS} days",
+    )
+    raise VerificationRefused(
+        "This request expired before it was verified. Submit a new request to get a new token."
+    )
 
 
-def request_verify(*, request_id: int, methods: tuple[Method, ...] = METHODS) -> VerificationReport:
-    """Check every unproven subject of the request; verify the request when all are proven."""
-    started = _start_run(request_id)
-    if started is None:
-        request_transition(
-            request_id=request_id,
-            to_status=RequestStatus.EXPIRED,
-            actor_label="system",
-            reason=f"not verified within {settings.OPTOUT_TOKEN_TTL_DAYS} days",
-        )
-        raise VerificationRefused(
-            "This request expired before it was verified. Submit a new request to get a new token."
-        )
-    run, subjects, token = started
+def methods_for(user: AbstractBaseUser | None) -> tuple[Method, ...]:
+    """The methods to try, the signed-in owner's forge first (one API call, no git)."""
+    if user is not None and user.is_authenticated:
+        return (ForgeSigninMethod(user), *METHODS)
+    return METHODS
+
+
+def verification_perform(
+    *, run_id: int, methods: tuple[Method, ...] | None = None
+) -> VerificationReport:
+    """Run the checks of a started run, outside any transaction, then record them.
+
+    Safe to run twice (a lost task is re-sent by the sweeper): a run already finished is
+    left as it is. Stops starting new checks after ``OPTOUT_VERIFY_RUN_SECONDS``; the
+    subjects left over are counted on the run and checked by the next one.
+    """
+    run = VerificationRun.objects.select_related("request", "requested_by").get(id=run_id)
+    if run.finished_at is not None:
+        return VerificationReport(run.request, run, list(run.attempts.all()))
+    methods = methods if methods is not None else methods_for(run.requested_by)
+    token = run.request.verification_token
+    subjects = list(run.request.subjects.filter(verified_at=None).order_by("id"))
+    budget_ends = time.monotonic() + settings.OPTOUT_VERIFY_RUN_SECONDS
     memo: dict = {}
     outcomes: list[tuple[RequestSubject, VerificationMethod, Proof, object, int]] = []
+    skipped = 0
     for subject in subjects:
+        if time.monotonic() > budget_ends:
+            skipped += 1
+            continue
         identifier = _identifier(subject)
         for method in methods:
             if not method.applies_to(identifier):
@@ -213,16 +152,37 @@ def request_verify(*, request_id: int, methods: tuple[Method, ...] = METHODS) ->
             outcomes.append((subject, method.method, proof, checked_at, elapsed))
             if proof.succeeded:
                 break
-    return _record_run(run, outcomes)
+    return _record_run(run, outcomes, skipped=skipped)
+
+
+def request_verify(
+    *,
+    request_id: int,
+    user: AbstractBaseUser | None = None,
+    methods: tuple[Method, ...] | None = None,
+) -> VerificationReport:
+    """Start and perform a run in one go (commands and tests; pages go through a task).
+
+    ``user`` is the signed-in person asking, if any: their forge sign-in is tried, and a
+    request they prove that way is listed as theirs.
+    """
+    run = verification_start(request_id=request_id, user=user)
+    return verification_perform(run_id=run.id, methods=methods)
 
 
 def _record_run(
     run: VerificationRun,
     outcomes: list[tuple[RequestSubject, VerificationMethod, Proof, object, int]],
+    *,
+    skipped: int,
 ) -> VerificationReport:
     now = timezone.now()
+    user = run.requested_by
     with transaction.atomic():
         request = RemovalRequest.objects.select_for_update().get(id=run.request_id)
+        run = VerificationRun.objects.select_for_update().get(id=run.id)
+        if run.finished_at is not None:  # another worker recorded this run meanwhile
+            return VerificationReport(request, run, list(run.attempts.all()))
         attempts = VerificationAttempt.objects.bulk_create(
             VerificationAttempt(
                 run=run,
@@ -241,8 +201,16 @@ def _record_run(
                 RequestSubject.objects.filter(id=subject.id, verified_at=None).update(
                     verified_at=now, verified_by=method
                 )
+        signed_in_proof = any(
+            proof.succeeded and method == VerificationMethod.FORGE_SIGNIN
+            for _, method, proof, _, _ in outcomes
+        )
+        if signed_in_proof and user is not None and request.claimed_by_id is None:
+            request.claimed_by = user
+            request.save(update_fields=["claimed_by", "updated_at"])
         run.finished_at = now
-        run.save(update_fields=["finished_at"])
+        run.subjects_skipped = skipped
+        run.save(update_fields=["finished_at", "subjects_skipped"])
         unproven = request.subjects.filter(verified_at=None).exists()
         if request.status == RequestStatus.PENDING_VERIFICATION and not unproven:
             used = sorted(set(request.subjects.values_list("verified_by", flat=True)))

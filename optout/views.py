@@ -1,7 +1,7 @@
 """Owner-facing pages: submit, follow through the secret link, check now, withdraw.
 
-Not done yet: the list of requests for owners signed in with a forge (needs the
-django-allauth sign-in, see docs/requests.md).
+Owners signed in with a forge (django-allauth) also get a list of the requests they
+proved by signing in.
 """
 
 from __future__ import annotations
@@ -9,20 +9,23 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from optout.enums import ALLOWED_TRANSITIONS, RequestStatus
+from optout.forge_signin import configured_providers
 from optout.forms import SubmitRequestForm, WithdrawForm
 from optout.guidance import next_step
-from optout.links import status_path
+from optout.links import status_path, status_token_for
 from optout.models import RemovalRequest
 from optout.release_schedule import expected_next_release
-from optout.selectors import request_by_secret_link, request_evidence
+from optout.selectors import request_by_secret_link, request_evidence, requests_claimed_by
 from optout.services import TransitionError, request_submit, request_transition
+from optout.tasks import verify_run
 from optout.throttling import client_ip, submission_count, submission_throttled
-from optout.verification import VerificationRefused, request_verify
+from optout.verification import VerificationRefused, verification_start
 
 
 def submit(request: HttpRequest) -> HttpResponse:
@@ -83,17 +86,21 @@ def _render_status(
     withdraw_form: WithdrawForm | None = None,
     status_code: int = 200,
 ) -> HttpResponse:
+    can_verify = removal_request.status == RequestStatus.PENDING_VERIFICATION
     context = {
         "removal_request": removal_request,
         "token": token,
         "subjects": removal_request.subjects.all(),
         "events": removal_request.events.all(),
         "evidence": request_evidence(removal_request),
+        "running_check": removal_request.verification_runs.filter(finished_at=None).first(),
         "next_step": next_step(removal_request),
         "next_release": expected_next_release(),
-        "can_verify": removal_request.status == RequestStatus.PENDING_VERIFICATION,
+        "can_verify": can_verify,
         "can_withdraw": RequestStatus.WITHDRAWN in ALLOWED_TRANSITIONS[removal_request.status],
         "withdraw_form": withdraw_form or WithdrawForm(),
+        "signin_providers": configured_providers() if can_verify else [],
+        "signed_in": request.user.is_authenticated,
     }
     return render(request, "optout/status.html", context, status=status_code)
 
@@ -105,14 +112,25 @@ def verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if removal_request is None:
         return _not_found(request)
     try:
-        report = request_verify(request_id=removal_request.id)
+        run = verification_start(request_id=removal_request.id, user=request.user)
     except VerificationRefused as exc:
         messages.error(request, str(exc))
+        return HttpResponseRedirect(status_path(public_id, token))
+    verify_run.delay(run_id=run.id)  # in-process without a broker: results are ready below
+    run.refresh_from_db()
+    removal_request.refresh_from_db()
+    if run.finished_at is None:
+        messages.info(request, "Checking now. Refresh this page in a minute to see the results.")
+    elif removal_request.status != RequestStatus.PENDING_VERIFICATION:
+        messages.success(request, "Control proven. Thank you.")
     else:
-        if report.request.status == RequestStatus.PENDING_VERIFICATION:
-            messages.warning(request, "Not everything is proven yet; see the results below.")
-        else:
-            messages.success(request, "Control proven. Thank you.")
+        messages.warning(request, "Not everything is proven yet; see the results below.")
+    if run.subjects_skipped:
+        messages.info(
+            request,
+            f"{run.subjects_skipped} subject(s) were not checked this time (time limit of one "
+            "check); press \u201cCheck now\u201d again for them.",
+        )
     return HttpResponseRedirect(status_path(public_id, token))
 
 
@@ -137,3 +155,16 @@ def withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     else:
         messages.success(request, "Withdrawn. Your code comes back in the next dataset version.")
     return HttpResponseRedirect(status_path(public_id, token))
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    """The requests the signed-in forge account proved, each with its private link."""
+    rows = [
+        (
+            removal_request,
+            status_path(removal_request.public_id, status_token_for(removal_request.public_id)),
+        )
+        for removal_request in requests_claimed_by(request.user)
+    ]
+    return render(request, "optout/mine.html", {"rows": rows})

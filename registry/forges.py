@@ -35,7 +35,9 @@ class NameRule:
             return f"{name[:40]!r}… is {len(name)} characters long; the limit is {self.max_length}"
         if not self.pattern.fullmatch(name):
             return f"{name!r} is not allowed: {self.description}"
-        for suffix in self.forbidden_suffixes:
+        # ".git" on every forge: the parser strips it from URLs, so such a name could not
+        # be written unambiguously.
+        for suffix in (".git", *self.forbidden_suffixes):
             if name.lower().endswith(suffix):
                 return f"{name!r} is not allowed: names may not end in {suffix!r}"
         return None

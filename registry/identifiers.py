@@ -33,7 +33,7 @@ _SCP = re.compile(r"(?P<user>[^@/:]+)@(?P<host>[^:/]+):(?P<path>.*)", re.DOTALL)
 # Pages under a repository on forges without nested groups: github.com/o/n/tree/main.
 _REPOSITORY_PAGES = frozenset(
     {"tree", "blob", "commits", "commit", "issues", "pulls", "pull", "releases", "tags"}
-    | {"branches", "src", "wiki", "actions", "raw", "compare", "settings", "pulls", "activity"}
+    | {"branches", "src", "wiki", "actions", "raw", "compare", "settings", "activity"}
     | {"downloads", "branch", "packages", "projects", "security", "network", "graphs"}
 )
 

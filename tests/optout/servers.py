@@ -58,6 +58,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: LoopbackServer
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up early (size and time limits) is expected here
+
 
 @dataclass
 class LoopbackServer:
@@ -66,7 +69,10 @@ class LoopbackServer:
     def start(self) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

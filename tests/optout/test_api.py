@@ -154,7 +154,11 @@ def test_withdraw_removes_the_exclusion_and_mails_the_owner(
     assert response.json()["status"] == "withdrawn"
     assert not Exclusion.objects.filter(active=True).exists()
     assert [m.subject for m in mail.outbox] == ["Your opt-out request is now withdrawn"]
-    twice = client.post(f"{BASE}{request.public_id}/withdraw/", HTTP_X_STATUS_TOKEN=token)
+    twice = client.post(
+        f"{BASE}{request.public_id}/withdraw/",
+        content_type="application/json",
+        HTTP_X_STATUS_TOKEN=token,
+    )
     assert twice.status_code == 409
     assert (
         twice.json()["error"]["message"] == "A request that is withdrawn cannot become withdrawn."
@@ -171,7 +175,23 @@ def test_the_owner_api_is_in_the_openapi_schema(client) -> None:
         "/api/v1/requests/{public_id}/withdraw/",
     } <= set(schema["paths"])
     verify = schema["paths"]["/api/v1/requests/{public_id}/verify/"]["post"]
-    assert set(verify["responses"]) == {"200", "404", "409", "429"}
+    assert set(verify["responses"]) == {"200", "202", "404", "409", "429"}
     assert verify["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ApiError"
     }
+
+
+@pytest.mark.parametrize(
+    "public_id", ["not-a-uuid", "null%2Cnull", "00000000-0000-4000-8000-000000000000"]
+)
+def test_a_malformed_or_unknown_id_gets_the_json_404(client, public_id) -> None:
+    response = client.get(f"{BASE}{public_id}/", HTTP_X_STATUS_TOKEN="x")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_form_encoded_body_is_refused_in_the_error_shape(client) -> None:
+    response = client.post(BASE, {"subjects": ["octo/x"] * 1500, "contact_email": "a@example.org"})
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"

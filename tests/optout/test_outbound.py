@@ -104,6 +104,8 @@ def test_a_forge_whose_name_resolves_to_loopback_is_refused(settings, connection
         ("0.0.0.0", "0.0.0.0 is a private address"),
         ("224.0.0.1", "224.0.0.1 is a multicast address"),
         ("127.0.0.1", "127.0.0.1 is loopback"),
+        ("64:ff9b::7f00:1", "64:ff9b::7f00:1 is an IPv6 address that translates to IPv4"),
+        ("2002:7f00:1::1", "2002:7f00:1::1 is an IPv6 address that translates to IPv4"),
         ("140.82.112.3", None),
     ],
 )

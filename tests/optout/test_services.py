@@ -68,3 +68,30 @@ def test_auto_approval_approves_on_verification(settings) -> None:
     request = make_request(["octo/hello"])
     request = request_transition(request_id=request.id, to_status=RequestStatus.VERIFIED)
     assert request.status == RequestStatus.APPROVED
+
+
+def test_a_thousand_lines_take_a_handful_of_queries(django_assert_max_num_queries) -> None:
+    lines = [f"github.com/owner{i % 50}/repo-{i}" for i in range(1000)]
+    # Constant in the number of lines (SQLite splits the bulk insert into a few batches).
+    with django_assert_max_num_queries(16):
+        result = request_submit(lines=lines, contact_email="big@example.org")
+    assert result.request is not None
+    assert result.request.subjects.count() == 1000
+
+
+def test_lines_are_answered_in_order_with_their_outcome() -> None:
+    from registry import services as registry_services
+
+    registry_services.exclusion_add(kind="namespace", subject="gitlab.com/acme", cause="test")
+    make_request(["octo/mine"], email="me@example.org")
+    result = request_submit(
+        lines=["octo/new", "", "Octo/New", "gitlab.com/acme/sub/*", "octo/mine"],
+        contact_email="ME@example.org",
+    )
+    assert [(r.number, r.outcome) for r in result.lines] == [
+        (1, "accepted"),
+        (3, "duplicate"),
+        (4, "already_excluded"),
+        (5, "already_requested"),
+    ]
+    assert [s.subject for s in result.request.subjects.all()] == ["github.com/octo/new"]

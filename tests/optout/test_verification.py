@@ -10,8 +10,14 @@ from django.core import mail
 from django.utils import timezone
 
 from optout.enums import RequestStatus, VerificationMethod
-from optout.models import RemovalRequest, VerificationAttempt
-from optout.verification import VerificationRefused, request_verify
+from optout.models import RemovalRequest, VerificationAttempt, VerificationRun
+from optout.tasks import verification_sweep
+from optout.verification import (
+    VerificationRefused,
+    request_verify,
+    verification_perform,
+    verification_start,
+)
 from tests.factories import make_request
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +139,47 @@ def test_a_verified_request_is_not_checked_again(git_server) -> None:
     request_verify(request_id=request.id)
     with pytest.raises(VerificationRefused, match="This request is verified"):
         request_verify(request_id=request.id)
+
+
+def test_large_files_are_not_downloaded_to_read_the_token(git_server) -> None:
+    request = make_request(["git.loopback.test/alice/big"])
+    noise = "".join(f"{i:08x}" for i in range(64 * 1024))  # 512 KiB that compresses poorly
+    git_server.create_repository(
+        "alice/big", {".dataset-optout": request.verification_token, "data.txt": noise}
+    )
+    report = request_verify(request_id=request.id)
+    assert report.request.status == RequestStatus.VERIFIED
+    pack_fetch = report.attempts[0].evidence["fetches"][1]
+    assert pack_fetch["url"].endswith("/alice/big.git/git-upload-pack")
+    assert pack_fetch["bytes"] < 4096  # the blob filter left the 512 KiB file on the server
+
+
+def test_a_run_performed_twice_is_recorded_once(git_server) -> None:
+    request = make_request(["git.loopback.test/alice/tool"])
+    run = verification_start(request_id=request.id)
+    first = verification_perform(run_id=run.id)
+    second = verification_perform(run_id=run.id)
+    assert [a.id for a in second.attempts] == [a.id for a in first.attempts]
+    assert VerificationAttempt.objects.count() == 2  # file, then namespace proof
+
+
+def test_subjects_beyond_the_time_budget_wait_for_the_next_run(git_server, settings) -> None:
+    settings.OPTOUT_VERIFY_RUN_SECONDS = -1  # the budget is spent before the first check
+    request = make_request(["git.loopback.test/alice/a", "git.loopback.test/alice/b"])
+    report = request_verify(request_id=request.id)
+    assert (report.run.subjects_skipped, report.attempts) == (2, [])
+    assert report.request.status == RequestStatus.PENDING_VERIFICATION
+    assert git_server.requests == []
+
+
+def test_the_sweeper_performs_a_run_whose_task_was_lost(git_server) -> None:
+    request = make_request(["git.loopback.test/acme"])
+    git_server.create_repository(f"acme/dataset-optout-{request.verification_token}", None)
+    run = verification_start(request_id=request.id)  # as if the task never arrived
+    VerificationRun.objects.filter(id=run.id).update(
+        started_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert verification_sweep.delay().get() == 1
+    request.refresh_from_db()
+    assert request.status == RequestStatus.VERIFIED
+    assert verification_sweep.delay().get() == 0

@@ -104,6 +104,7 @@ def test_it_accepts_what_people_paste(text: str, kind: ExclusionKind, canonical:
         ("gitlab.com/" + "/".join(["g"] * 22) + "/p", "22 levels of groups"),
         ("x" * 601, "the limit is 600"),
         ("octocat/x.git.git", "may not end in '.git'"),
+        ("git.example.test/alice/tool.GIT.git", "may not end in '.git'"),
     ],
 )
 def test_it_rejects_with_a_reason(text: str, message: str) -> None:

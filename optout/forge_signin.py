@@ -1,0 +1,180 @@
+"""Forge sign-in as a verification method.
+
+The owner signs in with GitHub or GitLab through django-allauth (OAuth2 with state and
+PKCE). This method then asks the forge's API, with the owner's token and through the
+SSRF-safe fetcher, whether the signed-in account is the namespace itself, an owner of
+the organisation or group, or an admin (GitLab: maintainer or owner) of the repository.
+It records the forge's numeric ids of the account and, for repositories, of the
+repository.
+
+A token is only ever sent to the forge its provider is configured for: a provider is
+bound to the one forge whose web URL equals the provider's configured URL.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from allauth.socialaccount.models import SocialToken
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+
+from optout.enums import VerificationMethod
+from optout.outbound import OutboundError, OutboundRefused, fetch, forge_api_url
+from optout.proofs import Proof
+from registry.enums import ExclusionKind
+from registry.forges import Forge, forges
+from registry.identifiers import Identifier
+
+_GITLAB_OWNER = 50
+_GITLAB_MAINTAINER = 40
+_PROVIDER_DEFAULT_URLS = {"github": "https://github.com", "gitlab": "https://gitlab.com"}
+
+
+def provider_base_url(provider: str) -> str:
+    config = settings.SOCIALACCOUNT_PROVIDERS.get(provider, {})
+    url = config.get("GITHUB_URL" if provider == "github" else "GITLAB_URL")
+    return (url or _PROVIDER_DEFAULT_URLS.get(provider, "")).rstrip("/")
+
+
+def forge_for_provider(provider: str) -> Forge | None:
+    base = provider_base_url(provider)
+    for forge in forges().values():
+        if forge.signin_provider == provider and forge.web_base_url.rstrip("/") == base:
+            return forge
+    return None
+
+
+def configured_providers() -> list[str]:
+    """Providers with an OAuth app configured (the sign-in buttons to show)."""
+    return [
+        provider
+        for provider, config in settings.SOCIALACCOUNT_PROVIDERS.items()
+        if config.get("APPS") and forge_for_provider(provider) is not None
+    ]
+
+
+class _ApiError(Exception):
+    pass
+
+
+class ForgeSigninMethod:
+    method = VerificationMethod.FORGE_SIGNIN
+
+    def __init__(self, user: AbstractBaseUser) -> None:
+        self.user = user
+
+    def _token(self, provider: str) -> SocialToken | None:
+        return (
+            SocialToken.objects.filter(account__user=self.user, account__provider=provider)
+            .select_related("account")
+            .order_by("-id")
+            .first()
+        )
+
+    def applies_to(self, identifier: Identifier) -> bool:
+        forge = forges()[identifier.host]
+        provider = forge.signin_provider
+        return (
+            bool(provider)
+            and forge_for_provider(provider) is forge
+            and self._token(provider) is not None
+        )
+
+    def check(self, *, identifier: Identifier, token: str, memo: dict) -> Proof:
+        forge = forges()[identifier.host]
+        social = self._token(forge.signin_provider)
+        if social is None:
+            return Proof(False, f"Sign in with {forge.label} first.")
+        fetches: list[dict[str, object]] = []
+        try:
+            if forge.api_flavour == "gitlab":
+                proof = self._check_gitlab(forge, identifier, social.token, fetches)
+            elif forge.api_flavour == "github":
+                proof = self._check_github(forge, identifier, social.token, fetches)
+            else:
+                return Proof(False, f"Sign-in is not supported for {forge.label}.")
+        except (_ApiError, OutboundError, OutboundRefused) as exc:
+            return Proof(False, f"{forge.label} could not confirm your access: {exc}", {})
+        proof.evidence["fetches"] = fetches
+        proof.evidence["forge_account_uid"] = social.account.uid
+        return proof
+
+    def _get(self, forge: Forge, token: str, fetches: list, *segments: str | int) -> Any:
+        result = fetch(
+            forge_api_url(forge, *segments),
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            follow_redirects=False,
+            max_bytes=1024 * 1024,
+        )
+        fetches.append(result.evidence())
+        if result.status == 404:
+            return None
+        if result.status in {301, 302, 307, 308}:
+            raise _ApiError("the name has moved (renamed or transferred); request the current name")
+        if result.status != 200:
+            raise _ApiError(f"its API answered {result.status}")
+        try:
+            return json.loads(result.body)
+        except ValueError:
+            raise _ApiError("its API did not answer in JSON") from None
+
+    def _check_github(
+        self, forge: Forge, identifier: Identifier, token: str, fetches: list
+    ) -> Proof:
+        me = self._get(forge, token, fetches, "user") or {}
+        login, account_id = str(me.get("login", "")), me.get("id")
+        evidence: dict[str, object] = {"forge_account_id": account_id, "forge_login": login}
+        owner = identifier.owner
+        if identifier.kind == ExclusionKind.REPOSITORY:
+            repository = self._get(forge, token, fetches, "repos", owner, identifier.name or "")
+            if not repository:
+                return Proof(False, f"{identifier.canonical} is not visible to {login}.", evidence)
+            evidence["forge_repository_id"] = repository.get("id")
+            if (repository.get("permissions") or {}).get("admin") is True:
+                return Proof(True, f"{login} is an admin of {identifier.canonical}.", evidence)
+            return Proof(False, f"{login} is not an admin of {identifier.canonical}.", evidence)
+        if login.lower() == owner.lower():
+            return Proof(True, f"Signed in as {login}, the namespace itself.", evidence)
+        membership = self._get(forge, token, fetches, "user", "memberships", "orgs", owner)
+        if membership and membership.get("state") == "active" and membership.get("role") == "admin":
+            return Proof(True, f"{login} is an owner of the organisation {owner}.", evidence)
+        return Proof(False, f"{login} is neither {owner} nor an owner of it.", evidence)
+
+    def _check_gitlab(
+        self, forge: Forge, identifier: Identifier, token: str, fetches: list
+    ) -> Proof:
+        me = self._get(forge, token, fetches, "user") or {}
+        username, account_id = str(me.get("username", "")), me.get("id")
+        evidence: dict[str, object] = {"forge_account_id": account_id, "forge_login": username}
+        if identifier.kind == ExclusionKind.REPOSITORY:
+            project = self._get(forge, token, fetches, "projects", identifier.path)
+            if not project:
+                return Proof(
+                    False, f"{identifier.canonical} is not visible to {username}.", evidence
+                )
+            evidence["forge_repository_id"] = project.get("id")
+            permissions = project.get("permissions") or {}
+            level = max(
+                (permissions.get(k) or {}).get("access_level", 0)
+                for k in ("project_access", "group_access")
+            )
+            if level >= _GITLAB_MAINTAINER:
+                return Proof(True, f"{username} can administer {identifier.canonical}.", evidence)
+            return Proof(
+                False, f"{username} is not a maintainer of {identifier.canonical}.", evidence
+            )
+        path = identifier.path
+        if path.lower() == username.lower():
+            return Proof(True, f"Signed in as {username}, the namespace itself.", evidence)
+        group = self._get(forge, token, fetches, "groups", path)
+        if not group:
+            return Proof(False, f"{identifier.canonical} is not visible to {username}.", evidence)
+        evidence["forge_group_id"] = group.get("id")
+        member = self._get(
+            forge, token, fetches, "groups", group["id"], "members", "all", account_id
+        )
+        if member and member.get("access_level", 0) >= _GITLAB_OWNER:
+            return Proof(True, f"{username} is an owner of the group {path}.", evidence)
+        return Proof(False, f"{username} is not an owner of the group {path}.", evidence)
