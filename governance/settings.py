@@ -196,21 +196,18 @@ CACHES = {
 OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", False)
 
 # --- Dataset releases (governance) -------------------------------------------------------
-# Periodic jobs of the release domain, merged with any schedule defined above. Object
+# Periodic jobs of the release domain (beat schedule defined with Celery above). Object
 # stores take their credentials and endpoint from the usual variables of their fsspec
 # backend (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL).
 RELEASE_SCHEDULE_SECONDS = env_int("RELEASE_SCHEDULE_SECONDS", 300, minimum=10)
 RELEASE_RECONCILE_SECONDS = env_int("RELEASE_RECONCILE_SECONDS", 600, minimum=10)
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "releases-scheduled": {
-        "task": "governance.tasks.release_scheduled_task",
-        "schedule": RELEASE_SCHEDULE_SECONDS,
-    },
-    "releases-reconcile": {
-        "task": "governance.tasks.release_reconcile_task",
-        "schedule": RELEASE_RECONCILE_SECONDS,
-    },
+CELERY_BEAT_SCHEDULE["releases-scheduled"] = {
+    "task": "governance.tasks.release_scheduled_task",
+    "schedule": RELEASE_SCHEDULE_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["releases-reconcile"] = {
+    "task": "governance.tasks.release_reconcile_task",
+    "schedule": RELEASE_RECONCILE_SECONDS,
 }
 
 # --- Security (production) --------------------------------------------------------------
@@ -253,6 +250,7 @@ CELERY_BEAT_SCHEDULE["optout-expire-unverified"] = {
     "task": "optout.tasks.expire_unverified",
     "schedule": 15 * 60.0,
 }
+
 # --- Registry (issue 4: transparency log, pipeline API) --------------------------------
 # Pipeline tokens: registry.PipelineToken extends this library's abstract key model.
 INSTALLED_APPS += ["rest_framework_api_key"]

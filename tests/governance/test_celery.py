@@ -28,3 +28,17 @@ def test_redis_visibility_timeout_is_above_the_hard_time_limit_everywhere() -> N
 def test_tasks_of_every_app_are_registered() -> None:
     app.loader.import_default_modules()
     assert {"governance.tasks.release_build_task", "optout.tasks.notify_event"} <= set(app.tasks)
+
+
+def test_every_periodic_job_names_a_registered_task() -> None:
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled == {
+        "optout.tasks.notify_sweep",
+        "optout.tasks.expire_unverified",
+        "optout.tasks.verification_sweep",
+        "registry.tasks.checkpoint_publish",
+        "governance.tasks.release_scheduled_task",
+        "governance.tasks.release_reconcile_task",
+    }
+    assert scheduled <= set(app.tasks)
