@@ -22,3 +22,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+handler400 = "governance.error_pages.bad_request"
+handler403 = "governance.error_pages.permission_denied"
+handler404 = "governance.error_pages.not_found"
+handler500 = "governance.error_pages.server_error"
