@@ -46,6 +46,10 @@ def _missing_services() -> list[str]:
 
 MISSING_SERVICES = _missing_services()
 
+# A run never sees cache entries (throttle counters) of an earlier run on the same Redis,
+# in any thread, including the live test server's request threads.
+settings.CACHES["default"]["KEY_PREFIX"] = f"test-run-{uuid.uuid4().hex[:12]}"
+
 
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI") == "true" and MISSING_SERVICES:

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -40,6 +41,9 @@ def browser(monkeypatch) -> Iterator[object]:
         )
         yield browser
         browser.close()
+        # The ORM calls made while Playwright's loop ran opened connections in their own
+        # context; close them here, or PostgreSQL cannot drop the test database later.
+        connections.close_all()
 
 
 @pytest.fixture
