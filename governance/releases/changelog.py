@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 import pyarrow.parquet as pq
 
 from governance.models import DatasetVersion

@@ -62,10 +62,7 @@ def shard_build(*, shard_id: int) -> ShardBuild | None:
     if version.status != VersionStatus.BUILDING:
         return shard
     try:
-        if shard.action == ShardAction.REUSE:
-            stats = _reuse(shard)
-        else:
-            stats = _rewrite(shard)
+        stats = _reuse(shard) if shard.action == ShardAction.REUSE else _rewrite(shard)
     except Exception as exc:
         logger.exception("Shard %s of %s failed", shard.name, version.label)
         version_fail(version, f"Shard {shard.name} failed: {type(exc).__name__}: {exc}")
@@ -119,7 +116,7 @@ class _RowGroupBuffer:
             table = pa.Table.from_batches(self.batches)
             self.writer.write_table(table.slice(0, self.size), row_group_size=self.size)
             rest = table.slice(self.size)
-            self.batches = rest.combine_chunks().to_batches() if rest.num_rows else []
+            self.batches = rest.to_batches() if rest.num_rows else []  # zero-copy slices
             self.rows = rest.num_rows
 
     def finish(self) -> None:

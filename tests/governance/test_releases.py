@@ -175,9 +175,7 @@ def test_the_manifest_lists_every_file_with_its_hash_and_the_signed_checkpoint(t
     listed = [f["path"] for f in manifest["files"]] + [
         f["path"] for f in manifest["metadata_files"]
     ]
-    on_disk = sorted(
-        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-    )
+    on_disk = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert sorted([*listed, "manifest.json", "_COMMITTED"]) == on_disk
     for entry in manifest["files"]:
         data = (folder / entry["path"]).read_bytes()
