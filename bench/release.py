@@ -309,6 +309,7 @@ def main() -> None:
     entries += [("namespace", n) for n in namespaces]
     with Timer() as timer:
         seed_registry(entries)
+    print(f"registry: {len(entries)} exclusions seeded in {timer.seconds:.0f}s", flush=True)
     results["exclusions"] = len(entries)
     with Timer() as timer:
         checkpoint_latest()
@@ -348,11 +349,9 @@ def main() -> None:
         results["rows_out_polars"] = polars_rows
         print(f"(c) polars: {timer.seconds:.1f}s", flush=True)
 
-        fresh = [
-            n
-            for n in sorted(touched_names)
-            if not n.startswith(tuple(o.split("/", 1)[1] + "/" for o in namespaces))
-        ][: args.incremental]
+        excluded_owners = {n.split("/", 1)[1] for n in namespaces}
+        fresh = [n for n in sorted(touched_names) if n.split("/", 1)[0] not in excluded_owners]
+        fresh = fresh[: args.incremental]
         seed_registry([("repository", f"github.com/{r.lower()}") for r in fresh])
         results["d_incremental_s"], second = release(dataset)
         results["d_shards_rewritten"] = ShardBuild.objects.filter(

@@ -84,7 +84,15 @@ def build_changelog(
 
 
 def changelog_json(changelog: dict[str, Any]) -> bytes:
-    return json.dumps(changelog, indent=2, sort_keys=True).encode() + b"\n"
+    # One exclusion a line: readable, and without indent= json uses its C encoder, which
+    # matters for a first version listing 200,000 exclusions.
+    head = {key: value for key, value in changelog.items() if key not in ("removed", "reincluded")}
+    lines = [json.dumps(head, sort_keys=True)[:-1]]
+    for change in ("reincluded", "removed"):
+        entries = [json.dumps(entry, sort_keys=True) for entry in changelog[change]]
+        body = "[\n" + ",\n".join(entries) + "\n]" if entries else "[]"
+        lines.append(f', "{change}": {body}')
+    return ("".join(lines) + "}\n").encode()
 
 
 def changelog_markdown(changelog: dict[str, Any]) -> bytes:

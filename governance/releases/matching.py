@@ -8,12 +8,16 @@ batch holds few of them) and is broadcast back to the rows.
 
 from __future__ import annotations
 
+import base64
 import functools
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.conf import settings
 
+from governance.releases.storage import Store
 from registry.selectors import ExclusionSet, exclusions_at
 
 REPOSITORY = "repository"
@@ -46,12 +50,42 @@ def compile_exclusions(exclusions: ExclusionSet) -> CompiledExclusions:
 
 @functools.lru_cache(maxsize=4)
 def exclusion_set_at(size: int, root_hash: str) -> ExclusionSet:
-    """The exclusions at a checkpoint, read once per worker process.
+    """The exclusions at a checkpoint, replayed from the registry once for all workers.
 
     The log is append-only and the root hash commits to its content, so a (size, root
-    hash) pair always names the same set, even across databases (as in tests).
+    hash) pair always names the same set, even across databases (as in tests). The first
+    process to need it replays the log and stores it under the storage root's
+    ``.exclusions/``; every other process, on any machine, reads that file instead, and
+    keeps it in memory. Verification never uses this cache: it replays the log itself.
     """
-    return exclusions_at(size)
+    if not root_hash:
+        return exclusions_at(size)
+    store = Store.at(str(settings.DATASET_STORAGE_ROOT))
+    path = store.path(".exclusions", f"{size}-{base64.b64decode(root_hash).hex()}.parquet")
+    if store.exists(path):
+        with store.open_read(path) as handle:
+            table = pq.read_table(handle)
+        if table.schema.metadata and table.schema.metadata.get(b"size") == str(size).encode():
+            kinds = table.column("kind").to_pylist()
+            subjects = table.column("subject").to_pylist()
+            return ExclusionSet(
+                log_size=size,
+                repositories=frozenset(
+                    s for k, s in zip(kinds, subjects, strict=True) if k == REPOSITORY
+                ),
+                namespaces=frozenset(
+                    s for k, s in zip(kinds, subjects, strict=True) if k == NAMESPACE
+                ),
+            )
+    exclusions = exclusions_at(size)
+    subjects = sorted(exclusions.repositories) + sorted(exclusions.namespaces)
+    kinds = [REPOSITORY] * len(exclusions.repositories) + [NAMESPACE] * len(exclusions.namespaces)
+    table = pa.table({"kind": kinds, "subject": subjects}).replace_schema_metadata(
+        {"size": str(size)}
+    )
+    with store.atomic_writer(path) as (hashing, _written):
+        pq.write_table(table, hashing, compression="zstd")
+    return exclusions
 
 
 @functools.lru_cache(maxsize=4)
