@@ -13,6 +13,7 @@ import logging
 
 import pyarrow.parquet as pq
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from governance.enums import ReleaseStep, ShardAction, ShardStatus, VersionStatus
 from governance.models import Dataset, DatasetVersion, ShardBuild
@@ -196,6 +197,7 @@ def release_plan(*, version_id: int) -> DatasetVersion | None:
         ShardBuild.objects.bulk_create(builds, ignore_conflicts=True)
         DatasetVersion.objects.filter(id=version.id, status=VersionStatus.BUILDING).update(
             step=ReleaseStep.SHARDS,
+            updated_at=timezone.now(),
             shards_total=len(builds),
             rows_total=rows_total,
         )

@@ -62,7 +62,9 @@ def release_publish(*, version_id: int) -> DatasetVersion | None:
     shards = list(ShardBuild.objects.filter(version=version).order_by("position"))
     if not shards or any(shard.status != ShardStatus.DONE for shard in shards):
         return version  # not all built yet (a duplicate chord callback); the last one calls
-    DatasetVersion.objects.filter(id=version.id).update(step=ReleaseStep.PUBLISHING)
+    DatasetVersion.objects.filter(id=version.id).update(
+        step=ReleaseStep.PUBLISHING, updated_at=timezone.now()
+    )
 
     store = dataset_store(version.dataset)
     final = final_path(store, version.version)

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from governance.enums import ShardAction, ShardStatus, VersionStatus
 from governance.models import DatasetVersion, ShardBuild
@@ -76,7 +77,10 @@ def shard_build(*, shard_id: int) -> ShardBuild | None:
             reused = 1 if shard.action == ShardAction.REUSE else 0
             extra = {"rows_done": F("rows_done") + stats["rows_in"]} if reused else {}
             DatasetVersion.objects.filter(id=version.id).update(
-                shards_done=F("shards_done") + 1, shards_reused=F("shards_reused") + reused, **extra
+                shards_done=F("shards_done") + 1,
+                shards_reused=F("shards_reused") + reused,
+                updated_at=timezone.now(),
+                **extra,
             )
     crash_point("shard_recorded")
     shard.refresh_from_db()
@@ -206,7 +210,9 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
 
 def _progress(version: DatasetVersion, rows: int) -> None:
     if rows:
-        DatasetVersion.objects.filter(id=version.id).update(rows_done=F("rows_done") + rows)
+        DatasetVersion.objects.filter(id=version.id).update(
+            rows_done=F("rows_done") + rows, updated_at=timezone.now()
+        )
 
 
 def _repository_index(names: pa.Array, host: str) -> pa.Table:
