@@ -49,7 +49,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--namespace-exclusions", type=int, default=5_000)
     parser.add_argument("--incremental", type=int, default=1_000, help="new exclusions for (d)")
     parser.add_argument("--wide-shards", type=int, default=100)
-    parser.add_argument("--wide-rows", type=int, default=2_000, help="rows per wide shard")
+    parser.add_argument("--wide-rows", type=int, default=20_000, help="rows per wide shard")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--no-repeat", action="store_true", help="skip the second full release")
