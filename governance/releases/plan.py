@@ -164,6 +164,11 @@ def release_plan(*, version_id: int) -> DatasetVersion | None:
             shard.name: shard
             for shard in ShardBuild.objects.filter(version=previous, status=ShardStatus.DONE)
         }
+    if previous is not None and (previous.manifest or {}).get("filter") != {
+        "repository_column": dataset.repo_column,
+        "implied_host": dataset.implied_host,
+    }:
+        reusable = {}  # the filter itself changed: every shard must be decided again
     builds = []
     rows_total = 0
     for position, (path, fingerprint, size) in enumerate(shards):

@@ -192,3 +192,20 @@ def test_the_dataset_card_declares_the_parquet_files_for_loaders(tmp_path) -> No
     header = card.split("---\n")[1]
     assert "configs:\n- config_name: default\n  data_files:\n  - split: train\n" in header
     assert '    path: "data/*.parquet"' in header
+
+
+def test_changing_the_implied_host_rewrites_every_shard(tmp_path) -> None:
+    dataset = make_dataset(tmp_path)
+    owner = pq.read_table(dataset.source_uri).column("repo_name")[0].as_py().split("/")[0]
+    approve(make_request([f"gitlab.com/{owner}"]))
+    first = release_start(dataset_id=dataset.id)
+    dataset.implied_host = "gitlab.com"
+    dataset.save()
+    second = release_start(dataset_id=dataset.id)
+    second.refresh_from_db()
+    actions = set(ShardBuild.objects.filter(version=second).values_list("action", flat=True))
+    assert actions == {ShardAction.REWRITE}
+    first.refresh_from_db()
+    source_rows = pq.read_table(dataset.source_uri).column("repo_name").to_pylist()
+    owned = sum(1 for name in source_rows if name.split("/")[0] == owner)
+    assert (first.rows_out, second.rows_out) == (600, 600 - owned)
