@@ -138,6 +138,7 @@ def _assemble_and_move(
         manifest = build_manifest(version, shards, schema, described)
         store.write_bytes(manifest_path, manifest_bytes(manifest))
         crash_point("manifest_written")
+        store.make_read_only(staging)
         store.remove_tree(final)  # only ever an unmarked leftover of an interrupted move
         store.move_tree(staging, final)
         crash_point("folder_moved")
