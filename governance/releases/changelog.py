@@ -14,26 +14,35 @@ import pyarrow.parquet as pq
 
 from governance.models import DatasetVersion
 from governance.releases.layout import work_path
-from governance.releases.matching import NAMESPACE, REPOSITORY, exclusion_set_at
+from governance.releases.matching import (
+    NAMESPACE,
+    NO_EXCLUSIONS,
+    REPOSITORY,
+    all_namespaces,
+    compiled_exclusions_at,
+    exclusions_minus,
+)
 from governance.releases.storage import Store
 
 CHANGELOG_SCHEMA_VERSION = 1
 
 
 def _changed_subjects(version: DatasetVersion) -> dict[str, dict[tuple[str, str], None]]:
-    after = exclusion_set_at(version.log_size, version.root_hash)
+    after = compiled_exclusions_at(version.log_size, version.root_hash)
     previous = version.previous
-    if previous is None:
-        before_repos: frozenset[str] = frozenset()
-        before_namespaces: frozenset[str] = frozenset()
-    else:
-        before = exclusion_set_at(previous.log_size, previous.root_hash)
-        before_repos, before_namespaces = before.repositories, before.namespaces
-    removed = {(REPOSITORY, s): None for s in after.repositories - before_repos}
-    removed |= {(NAMESPACE, s): None for s in after.namespaces - before_namespaces}
-    reincluded = {(REPOSITORY, s): None for s in before_repos - after.repositories}
-    reincluded |= {(NAMESPACE, s): None for s in before_namespaces - after.namespaces}
-    return {"removed": removed, "reincluded": reincluded}
+    before = (
+        compiled_exclusions_at(previous.log_size, previous.root_hash) if previous else NO_EXCLUSIONS
+    )
+    changed = {}
+    for change, (left, right) in {
+        "removed": (after, before),
+        "reincluded": (before, after),
+    }.items():
+        difference = exclusions_minus(left, right)
+        subjects = {(REPOSITORY, s): None for s in difference.repositories.to_pylist()}
+        subjects |= {(NAMESPACE, s): None for s in all_namespaces(difference).to_pylist()}
+        changed[change] = subjects
+    return changed
 
 
 def build_changelog(

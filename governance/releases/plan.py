@@ -22,13 +22,12 @@ from governance.releases.errors import ReleaseError, version_fail
 from governance.releases.layout import dataset_store, final_path, index_path
 from governance.releases.matching import (
     CompiledExclusions,
-    compile_exclusions,
-    exclusion_set_at,
+    compiled_exclusions_at,
+    exclusions_changed,
     matching_subjects,
 )
 from governance.releases.storage import Store
 from registry.checkpoints import checkpoint_latest
-from registry.selectors import ExclusionSet
 
 logger = logging.getLogger(__name__)
 
@@ -111,14 +110,10 @@ def _delta(previous: DatasetVersion | None, version: DatasetVersion) -> Compiled
     """Exclusions whose state changed since ``previous`` (None: no previous version)."""
     if previous is None:
         return None
-    before = exclusion_set_at(previous.log_size, previous.root_hash)
-    after = exclusion_set_at(version.log_size, version.root_hash)
-    changed = ExclusionSet(
-        log_size=version.log_size,
-        repositories=before.repositories ^ after.repositories,
-        namespaces=before.namespaces ^ after.namespaces,
+    return exclusions_changed(
+        compiled_exclusions_at(previous.log_size, previous.root_hash),
+        compiled_exclusions_at(version.log_size, version.root_hash),
     )
-    return compile_exclusions(changed)
 
 
 def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool | None:
