@@ -90,7 +90,7 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             f"{data['rows_done']}/{data['rows_total']} rows"
         )
 
-    def get_urls(self):  # noqa: ANN201 - Django's signature
+    def get_urls(self):
         custom = [
             path(
                 "<int:version_id>/progress/",

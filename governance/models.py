@@ -76,6 +76,8 @@ class DatasetVersion(models.Model):
     manifest = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped by every progress update (QuerySet.update() skips auto_now, so they set it):
+    # the reconciler resumes only versions idle for longer than its threshold.
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
     # Set once the version_published signal's receivers have run: the outbox flag the

@@ -10,60 +10,106 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from governance.models import DatasetVersion
 from governance.releases.layout import work_path
-from governance.releases.matching import NAMESPACE, REPOSITORY, exclusion_set_at
+from governance.releases.matching import (
+    NAMESPACE,
+    NO_EXCLUSIONS,
+    REPOSITORY,
+    all_namespaces,
+    compiled_exclusions_at,
+    exclusions_minus,
+)
 from governance.releases.storage import Store
 
 CHANGELOG_SCHEMA_VERSION = 1
 
 
-def _changed_subjects(version: DatasetVersion) -> dict[str, dict[tuple[str, str], None]]:
-    after = exclusion_set_at(version.log_size, version.root_hash)
+def _changed_subjects(version: DatasetVersion) -> dict[str, pa.Table]:
+    """Per change, the exclusions (kind, subject) whose state changed in that direction."""
+    after = compiled_exclusions_at(version.log_size, version.root_hash)
     previous = version.previous
-    if previous is None:
-        before_repos: frozenset[str] = frozenset()
-        before_namespaces: frozenset[str] = frozenset()
-    else:
-        before = exclusion_set_at(previous.log_size, previous.root_hash)
-        before_repos, before_namespaces = before.repositories, before.namespaces
-    removed = {(REPOSITORY, s): None for s in after.repositories - before_repos}
-    removed |= {(NAMESPACE, s): None for s in after.namespaces - before_namespaces}
-    reincluded = {(REPOSITORY, s): None for s in before_repos - after.repositories}
-    reincluded |= {(NAMESPACE, s): None for s in before_namespaces - after.namespaces}
-    return {"removed": removed, "reincluded": reincluded}
+    before = (
+        compiled_exclusions_at(previous.log_size, previous.root_hash) if previous else NO_EXCLUSIONS
+    )
+    changed = {}
+    for change, (left, right) in {
+        "removed": (after, before),
+        "reincluded": (before, after),
+    }.items():
+        difference = exclusions_minus(left, right)
+        namespaces = all_namespaces(difference)
+        changed[change] = pa.table(
+            {
+                "kind": pa.array(
+                    [REPOSITORY] * len(difference.repositories) + [NAMESPACE] * len(namespaces),
+                    pa.string(),
+                ),
+                "subject": pa.concat_arrays([difference.repositories, namespaces]),
+            }
+        )
+    return changed
+
+
+_COUNTS = pa.schema(
+    [
+        ("change", pa.string()),
+        ("kind", pa.string()),
+        ("subject", pa.string()),
+        ("repositories", pa.int64()),
+        ("rows", pa.int64()),
+    ]
+)
 
 
 def build_changelog(
     store: Store, version: DatasetVersion, shard_names: list[str]
 ) -> dict[str, Any]:
-    counts: dict[tuple[str, str, str], list[int]] = {}
+    parts = []
     for name in shard_names:
         path = f"{work_path(store, version.version)}/changes/{name}"
         if not store.exists(path):
             continue  # a reused shard: nothing in it changed
         with store.open_read(path) as handle:
-            table = pq.read_table(handle)
-        for row in table.to_pylist():
-            key = (row["change"], row["kind"], row["subject"])
-            total = counts.setdefault(key, [0, 0])
-            total[0] += row["repositories"]
-            total[1] += row["rows"]
+            parts.append(pq.read_table(handle).cast(_COUNTS))
+    counts = pa.concat_tables(parts) if parts else _COUNTS.empty_table()
+    counts = counts.group_by(["change", "kind", "subject"]).aggregate(
+        [("repositories", "sum"), ("rows", "sum")]
+    )
     sections: dict[str, list[dict[str, Any]]] = {}
     for change, subjects in _changed_subjects(version).items():
-        keys = {(kind, subject) for (c, kind, subject) in counts if c == change} | set(subjects)
-        sections[change] = [
+        found = counts.filter(pc.equal(counts.column("change"), change))
+        found = pa.table(
             {
-                "exclusion": subject,
-                "kind": kind,
-                "repositories": counts.get((change, kind, subject), [0, 0])[0],
-                "rows": counts.get((change, kind, subject), [0, 0])[1],
+                "kind": found.column("kind"),
+                "exclusion": found.column("subject"),
+                "repositories": found.column("repositories_sum").cast(pa.int64()),
+                "rows": found.column("rows_sum").cast(pa.int64()),
             }
-            for kind, subject in sorted(keys, key=lambda item: (item[1], item[0]))
-        ]
+        )
+        # Changed exclusions that matched nothing still get a line, with zeros.
+        keys = pc.binary_join_element_wise(found.column("kind"), found.column("exclusion"), "\0")
+        wanted = pc.binary_join_element_wise(
+            subjects.column("kind"), subjects.column("subject"), "\0"
+        )
+        missing = subjects.filter(pc.invert(pc.is_in(wanted, value_set=keys)))
+        zeros = pa.array([0] * missing.num_rows, pa.int64())
+        missing = pa.table(
+            {
+                "kind": missing.column("kind"),
+                "exclusion": missing.column("subject"),
+                "repositories": zeros,
+                "rows": zeros,
+            }
+        )
+        entries = pa.concat_tables([found, missing]).sort_by(
+            [("exclusion", "ascending"), ("kind", "ascending")]
+        )
+        sections[change] = entries.select(["exclusion", "kind", "repositories", "rows"]).to_pylist()
     previous = version.previous
     return {
         "changelog_version": CHANGELOG_SCHEMA_VERSION,
@@ -85,7 +131,15 @@ def build_changelog(
 
 
 def changelog_json(changelog: dict[str, Any]) -> bytes:
-    return json.dumps(changelog, indent=2, sort_keys=True).encode() + b"\n"
+    # One exclusion a line: readable, and without indent= json uses its C encoder, which
+    # matters for a first version listing 200,000 exclusions.
+    head = {key: value for key, value in changelog.items() if key not in ("removed", "reincluded")}
+    lines = [json.dumps(head, sort_keys=True)[:-1]]
+    for change in ("reincluded", "removed"):
+        entries = [json.dumps(entry, sort_keys=True) for entry in changelog[change]]
+        body = "[\n" + ",\n".join(entries) + "\n]" if entries else "[]"
+        lines.append(f', "{change}": {body}')
+    return ("".join(lines) + "}\n").encode()
 
 
 def changelog_markdown(changelog: dict[str, Any]) -> bytes:

@@ -8,12 +8,16 @@ batch holds few of them) and is broadcast back to the rows.
 
 from __future__ import annotations
 
+import base64
 import functools
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.conf import settings
 
+from governance.releases.storage import Store
 from registry.selectors import ExclusionSet, exclusions_at
 
 REPOSITORY = "repository"
@@ -45,18 +49,88 @@ def compile_exclusions(exclusions: ExclusionSet) -> CompiledExclusions:
 
 
 @functools.lru_cache(maxsize=4)
-def exclusion_set_at(size: int, root_hash: str) -> ExclusionSet:
-    """The exclusions at a checkpoint, read once per worker process.
+def exclusion_table_at(size: int, root_hash: str) -> pa.Table:
+    """The exclusions at a checkpoint as a table (kind, subject), sorted.
 
-    The log is append-only and the root hash commits to its content, so a (size, root
-    hash) pair always names the same set, even across databases (as in tests).
+    Replayed from the registry once for all workers: the log is append-only and the root
+    hash commits to its content, so a (size, root hash) pair always names the same set,
+    even across databases (as in tests). The first process to need it replays the log
+    and stores it under the storage root's ``.exclusions/``; every other process, on any
+    machine, reads that file instead. Verification never uses this cache: it replays
+    the log itself.
     """
-    return exclusions_at(size)
+    store = Store.at(str(settings.DATASET_STORAGE_ROOT))
+    path = ""
+    if root_hash:
+        name = f"{size}-{base64.b64decode(root_hash).hex()}.parquet"
+        path = store.path(".exclusions", name)
+        if store.exists(path):
+            with store.open_read(path) as handle:
+                table = pq.read_table(handle)
+            if table.schema.metadata and table.schema.metadata.get(b"size") == str(size).encode():
+                return table.replace_schema_metadata(None)
+    exclusions = exclusions_at(size)
+    subjects = sorted(exclusions.repositories) + sorted(exclusions.namespaces)
+    kinds = [REPOSITORY] * len(exclusions.repositories) + [NAMESPACE] * len(exclusions.namespaces)
+    table = pa.table(
+        {"kind": pa.array(kinds, pa.string()), "subject": pa.array(subjects, pa.string())}
+    )
+    if path:
+        with store.atomic_writer(path) as (hashing, _written):
+            pq.write_table(
+                table.replace_schema_metadata({"size": str(size)}), hashing, compression="zstd"
+            )
+    return table
+
+
+def _by_depth(namespaces: pa.Array) -> dict[int, pa.Array]:
+    if not len(namespaces):
+        return {}
+    depths = pc.add(pc.count_substring(namespaces, "/"), 1)
+    return {
+        depth: pc.filter(namespaces, pc.equal(depths, depth))
+        for depth in sorted(pc.unique(depths).to_pylist())
+    }
 
 
 @functools.lru_cache(maxsize=4)
 def compiled_exclusions_at(size: int, root_hash: str) -> CompiledExclusions:
-    return compile_exclusions(exclusion_set_at(size, root_hash))
+    table = exclusion_table_at(size, root_hash)
+    kinds = table.column("kind").combine_chunks()
+    subjects = table.column("subject").combine_chunks()
+    return CompiledExclusions(
+        size=size,
+        repositories=pc.filter(subjects, pc.equal(kinds, REPOSITORY)),
+        namespaces=_by_depth(pc.filter(subjects, pc.equal(kinds, NAMESPACE))),
+    )
+
+
+def _minus(left: pa.Array, right: pa.Array) -> pa.Array:
+    return pc.filter(left, pc.invert(pc.is_in(left, value_set=right))) if len(right) else left
+
+
+def all_namespaces(exclusions: CompiledExclusions) -> pa.Array:
+    arrays = list(exclusions.namespaces.values())
+    return pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
+
+
+def exclusions_minus(left: CompiledExclusions, right: CompiledExclusions) -> CompiledExclusions:
+    """Exclusions in force in ``left`` and not in ``right``."""
+    return CompiledExclusions(
+        size=left.size,
+        repositories=_minus(left.repositories, right.repositories),
+        namespaces=_by_depth(_minus(all_namespaces(left), all_namespaces(right))),
+    )
+
+
+def exclusions_changed(before: CompiledExclusions, after: CompiledExclusions) -> CompiledExclusions:
+    """Exclusions added or removed between two checkpoints (either direction)."""
+    added, removed = exclusions_minus(after, before), exclusions_minus(before, after)
+    return CompiledExclusions(
+        size=after.size,
+        repositories=pa.concat_arrays([added.repositories, removed.repositories]),
+        namespaces=_by_depth(pa.concat_arrays([all_namespaces(added), all_namespaces(removed)])),
+    )
 
 
 NO_EXCLUSIONS = CompiledExclusions(size=0, repositories=pa.array([], pa.string()), namespaces={})

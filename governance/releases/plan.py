@@ -13,6 +13,7 @@ import logging
 
 import pyarrow.parquet as pq
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from governance.enums import ReleaseStep, ShardAction, ShardStatus, VersionStatus
 from governance.models import Dataset, DatasetVersion, ShardBuild
@@ -21,13 +22,12 @@ from governance.releases.errors import ReleaseError, version_fail
 from governance.releases.layout import dataset_store, final_path, index_path
 from governance.releases.matching import (
     CompiledExclusions,
-    compile_exclusions,
-    exclusion_set_at,
+    compiled_exclusions_at,
+    exclusions_changed,
     matching_subjects,
 )
 from governance.releases.storage import Store
 from registry.checkpoints import checkpoint_latest
-from registry.selectors import ExclusionSet
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +110,10 @@ def _delta(previous: DatasetVersion | None, version: DatasetVersion) -> Compiled
     """Exclusions whose state changed since ``previous`` (None: no previous version)."""
     if previous is None:
         return None
-    before = exclusion_set_at(previous.log_size, previous.root_hash)
-    after = exclusion_set_at(version.log_size, version.root_hash)
-    changed = ExclusionSet(
-        log_size=version.log_size,
-        repositories=before.repositories ^ after.repositories,
-        namespaces=before.namespaces ^ after.namespaces,
+    return exclusions_changed(
+        compiled_exclusions_at(previous.log_size, previous.root_hash),
+        compiled_exclusions_at(version.log_size, version.root_hash),
     )
-    return compile_exclusions(changed)
 
 
 def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool | None:
@@ -163,6 +159,11 @@ def release_plan(*, version_id: int) -> DatasetVersion | None:
             shard.name: shard
             for shard in ShardBuild.objects.filter(version=previous, status=ShardStatus.DONE)
         }
+    if previous is not None and (previous.manifest or {}).get("filter") != {
+        "repository_column": dataset.repo_column,
+        "implied_host": dataset.implied_host,
+    }:
+        reusable = {}  # the filter itself changed: every shard must be decided again
     builds = []
     rows_total = 0
     for position, (path, fingerprint, size) in enumerate(shards):
@@ -196,6 +197,7 @@ def release_plan(*, version_id: int) -> DatasetVersion | None:
         ShardBuild.objects.bulk_create(builds, ignore_conflicts=True)
         DatasetVersion.objects.filter(id=version.id, status=VersionStatus.BUILDING).update(
             step=ReleaseStep.SHARDS,
+            updated_at=timezone.now(),
             shards_total=len(builds),
             rows_total=rows_total,
         )

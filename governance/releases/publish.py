@@ -62,7 +62,9 @@ def release_publish(*, version_id: int) -> DatasetVersion | None:
     shards = list(ShardBuild.objects.filter(version=version).order_by("position"))
     if not shards or any(shard.status != ShardStatus.DONE for shard in shards):
         return version  # not all built yet (a duplicate chord callback); the last one calls
-    DatasetVersion.objects.filter(id=version.id).update(step=ReleaseStep.PUBLISHING)
+    DatasetVersion.objects.filter(id=version.id).update(
+        step=ReleaseStep.PUBLISHING, updated_at=timezone.now()
+    )
 
     store = dataset_store(version.dataset)
     final = final_path(store, version.version)
@@ -136,6 +138,7 @@ def _assemble_and_move(
         manifest = build_manifest(version, shards, schema, described)
         store.write_bytes(manifest_path, manifest_bytes(manifest))
         crash_point("manifest_written")
+        store.make_read_only(staging)
         store.remove_tree(final)  # only ever an unmarked leftover of an interrupted move
         store.move_tree(staging, final)
         crash_point("folder_moved")

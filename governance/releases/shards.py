@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from governance.enums import ShardAction, ShardStatus, VersionStatus
 from governance.models import DatasetVersion, ShardBuild
@@ -62,10 +63,7 @@ def shard_build(*, shard_id: int) -> ShardBuild | None:
     if version.status != VersionStatus.BUILDING:
         return shard
     try:
-        if shard.action == ShardAction.REUSE:
-            stats = _reuse(shard)
-        else:
-            stats = _rewrite(shard)
+        stats = _reuse(shard) if shard.action == ShardAction.REUSE else _rewrite(shard)
     except Exception as exc:
         logger.exception("Shard %s of %s failed", shard.name, version.label)
         version_fail(version, f"Shard {shard.name} failed: {type(exc).__name__}: {exc}")
@@ -79,7 +77,10 @@ def shard_build(*, shard_id: int) -> ShardBuild | None:
             reused = 1 if shard.action == ShardAction.REUSE else 0
             extra = {"rows_done": F("rows_done") + stats["rows_in"]} if reused else {}
             DatasetVersion.objects.filter(id=version.id).update(
-                shards_done=F("shards_done") + 1, shards_reused=F("shards_reused") + reused, **extra
+                shards_done=F("shards_done") + 1,
+                shards_reused=F("shards_reused") + reused,
+                updated_at=timezone.now(),
+                **extra,
             )
     crash_point("shard_recorded")
     shard.refresh_from_db()
@@ -119,13 +120,31 @@ class _RowGroupBuffer:
             table = pa.Table.from_batches(self.batches)
             self.writer.write_table(table.slice(0, self.size), row_group_size=self.size)
             rest = table.slice(self.size)
-            self.batches = rest.combine_chunks().to_batches() if rest.num_rows else []
+            self.batches = rest.to_batches() if rest.num_rows else []  # zero-copy slices
             self.rows = rest.num_rows
 
     def finish(self) -> None:
         if self.rows:
             self.writer.write_table(pa.Table.from_batches(self.batches), row_group_size=self.size)
         self.batches, self.rows = [], 0
+
+
+def _dictionary_columns(reader: pq.ParquetFile) -> list[str]:
+    """Columns worth dictionary-encoding: not long free text such as file contents.
+
+    Trying a dictionary on ``content`` costs time and then falls back to plain encoding
+    anyway. Decided from the source's first row group, so it is deterministic.
+    """
+    metadata = reader.metadata
+    if metadata.num_row_groups == 0 or metadata.num_rows == 0:
+        return list(reader.schema_arrow.names)
+    group = metadata.row_group(0)
+    names = []
+    for index, field in enumerate(reader.schema_arrow):
+        average = group.column(index).total_uncompressed_size / max(group.num_rows, 1)
+        if not (pa.types.is_string(field.type) or pa.types.is_binary(field.type)) or average < 64:
+            names.append(field.name)
+    return names
 
 
 def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
@@ -136,7 +155,6 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
     exclusions = compiled_exclusions_at(version.log_size, version.root_hash)
     target = f"{staging_path(store, version.version)}/{DATA_DIR}/{shard.name}"
     rows_in = rows_out = pending_progress = 0
-    counts: list[pa.Table] = []
     with source.open_read(source.path(shard.name)) as handle:
         reader = pq.ParquetFile(handle)
         schema = reader.schema_arrow
@@ -145,17 +163,26 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                 f"the shard has no column {dataset.repo_column!r} (columns: "
                 f"{', '.join(schema.names)}); set the dataset's repository column."
             )
+        # Pass 1 reads only the repository column (a few bytes a row) and decides every
+        # row at once: one hash lookup per distinct repository, not one set build per
+        # batch. It also yields the shard's repository index.
+        names = reader.read(columns=[dataset.repo_column]).column(0).combine_chunks()
+        keep = pc.invert(excluded_mask(names, dataset.implied_host, exclusions))
+        index = _repository_index(names, dataset.implied_host)
+        del names
+        # Pass 2 streams every column, a batch at a time.
         with store.atomic_writer(target) as (hashing, written):
             writer = pq.ParquetWriter(
-                hashing, schema, compression="zstd", compression_level=ZSTD_LEVEL
+                hashing,
+                schema,
+                compression="zstd",
+                compression_level=ZSTD_LEVEL,
+                use_dictionary=_dictionary_columns(reader),
             )
             buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
             for batch in reader.iter_batches(batch_size=BATCH_ROWS):
-                names = batch.column(dataset.repo_column)
-                mask = excluded_mask(names, dataset.implied_host, exclusions)
-                kept = batch.filter(pc.invert(mask))
+                kept = batch.filter(keep.slice(rows_in, batch.num_rows))
                 buffer.add(kept)
-                counts.append(pa.table(pc.value_counts(names).flatten(), names=["name", "rows"]))
                 rows_in += batch.num_rows
                 rows_out += kept.num_rows
                 pending_progress += batch.num_rows
@@ -166,7 +193,6 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
             crash_point("shard_partial")  # a temporary file half-written
             writer.close()
     _progress(version, pending_progress)
-    index = _repository_index(counts, dataset.implied_host)
     _write_index(store, shard.source_fingerprint, index)
     previous = version.previous
     before = (
@@ -184,20 +210,18 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
 
 def _progress(version: DatasetVersion, rows: int) -> None:
     if rows:
-        DatasetVersion.objects.filter(id=version.id).update(rows_done=F("rows_done") + rows)
+        DatasetVersion.objects.filter(id=version.id).update(
+            rows_done=F("rows_done") + rows, updated_at=timezone.now()
+        )
 
 
-def _repository_index(counts: list[pa.Table], host: str) -> pa.Table:
+def _repository_index(names: pa.Array, host: str) -> pa.Table:
     """Each canonical repository of the shard with its row count, sorted."""
-    if not counts:
-        return pa.table({"repository": pa.array([], pa.string()), "rows": pa.array([], pa.int64())})
-    table = pa.concat_tables(counts)
+    counts = pc.value_counts(names).flatten()
     table = pa.table(
-        {
-            "repository": canonical_repositories(table.column("name"), host),
-            "rows": table.column("rows"),
-        }
+        {"repository": canonical_repositories(counts[0], host), "rows": counts[1]}
     ).filter(pc.is_valid(pc.field("repository")))
+    # Names differing only in case fold to one repository.
     grouped = table.group_by("repository").aggregate([("rows", "sum")])
     grouped = grouped.rename_columns(["repository", "rows"])
     return grouped.sort_by("repository")

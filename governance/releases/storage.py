@@ -216,6 +216,14 @@ class Store:
             self.fs.rm(source, recursive=True)
             self.fs.invalidate_cache()
 
+    def make_read_only(self, folder: str) -> None:
+        """Published files are never changed: say so to the filesystem (local only)."""
+        if not self.local:
+            return
+        for directory, _subdirs, files in os.walk(folder):
+            for name in files:
+                os.chmod(os.path.join(directory, name), 0o444)
+
     def remove_tree(self, path: str) -> None:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=True)

@@ -44,9 +44,7 @@ def test_release_now_publishes_and_the_progress_endpoint_reports_it(
     }
 
 
-@pytest.mark.parametrize(
-    "url", ["/admin/governance/dataset/", "/admin/governance/datasetversion/"]
-)
+@pytest.mark.parametrize("url", ["/admin/governance/dataset/", "/admin/governance/datasetversion/"])
 def test_admin_lists_render(maintainer_client, tmp_path, url) -> None:
     make_dataset(tmp_path)
     assert maintainer_client.get(url).status_code == 200

@@ -27,7 +27,7 @@ def test_release_publishes_and_reports_progress(tmp_path, capsys) -> None:
 
 def test_release_of_an_unknown_dataset_names_the_known_ones(tmp_path) -> None:
     make_dataset(tmp_path)
-    with pytest.raises(CommandError, match="No dataset named 'nope'. Datasets: demo."):
+    with pytest.raises(CommandError, match=r"No dataset named 'nope'\. Datasets: demo\."):
         call_command("release", "nope")
 
 
@@ -55,7 +55,7 @@ def test_verify_version_fails_listing_an_excluded_row_that_remains(tmp_path, cap
     shard = sorted((version_folder(version) / "data").iterdir())[0]
     table = pq.read_table(shard)
     pq.write_table(table.slice(1), shard)
-    with pytest.raises(CommandError, match="failed verification: 2 problems, 0 excluded rows"):
+    with pytest.raises(CommandError, match=r"failed verification: 2 problems, 0 excluded rows"):
         call_command("verify_version", "demo", "1.0.0")
     assert f"problem: data/{shard.name} has" in capsys.readouterr().err
 

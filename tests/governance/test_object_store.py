@@ -72,9 +72,11 @@ def test_a_release_reads_and_publishes_on_an_object_store(s3, tmp_path) -> None:
     ]
     manifest = json.loads(s3.cat(f"{folder}/manifest.json"))
     assert s3.cat(f"{folder}/_COMMITTED").decode() == second.manifest_sha256
-    assert sum(f["rows"] for f in manifest["files"]) == second.rows_out == 600 - pq.read_table(
-        local
-    ).column("repo_name").to_pylist().count(repo)
+    assert (
+        sum(f["rows"] for f in manifest["files"])
+        == second.rows_out
+        == 600 - pq.read_table(local).column("repo_name").to_pylist().count(repo)
+    )
     actions = list(ShardBuild.objects.filter(version=second).values_list("action", flat=True))
     assert sorted(actions) == [ShardAction.REUSE, ShardAction.REUSE, ShardAction.REWRITE]
     assert not s3.exists("datasets/out/demo/.staging/1.0.1")

@@ -175,22 +175,52 @@ def test_the_manifest_lists_every_file_with_its_hash_and_the_signed_checkpoint(t
     listed = [f["path"] for f in manifest["files"]] + [
         f["path"] for f in manifest["metadata_files"]
     ]
-    on_disk = sorted(
-        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-    )
+    on_disk = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert sorted([*listed, "manifest.json", "_COMMITTED"]) == on_disk
     for entry in manifest["files"]:
         data = (folder / entry["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
         assert len(data) == entry["bytes"]
         assert pq.ParquetFile(folder / entry["path"]).metadata.num_rows == entry["rows"]
+        assert (folder / entry["path"]).stat().st_mode & 0o777 == 0o444  # never modified
     assert [f["name"] for f in manifest["schema"]["fields"]][:2] == ["blob_id", "repo_name"]
 
 
 def test_the_dataset_card_declares_the_parquet_files_for_loaders(tmp_path) -> None:
     dataset = make_dataset(tmp_path)
     version = release_start(dataset_id=dataset.id)
-    card = (version_folder(version) / "README.md").read_text()
-    header = card.split("---\n")[1]
-    assert "configs:\n- config_name: default\n  data_files:\n  - split: train\n" in header
-    assert '    path: "data/*.parquet"' in header
+    import glob
+
+    import yaml
+
+    folder = version_folder(version)
+    card = (folder / "README.md").read_text()
+    header = yaml.safe_load(card.split("---\n")[1])
+    assert header["configs"] == [
+        {"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}
+    ]
+    assert header["license"] == "other"
+    # The pattern a loader expands finds exactly the data files of the manifest.
+    manifest = json.loads((folder / "manifest.json").read_text())
+    found = sorted(
+        os.path.relpath(p, folder)
+        for p in glob.glob(str(folder / header["configs"][0]["data_files"][0]["path"]))
+    )
+    assert found == [f["path"] for f in manifest["files"]]
+
+
+def test_changing_the_implied_host_rewrites_every_shard(tmp_path) -> None:
+    dataset = make_dataset(tmp_path)
+    owner = pq.read_table(dataset.source_uri).column("repo_name")[0].as_py().split("/")[0]
+    approve(make_request([f"gitlab.com/{owner}"]))
+    first = release_start(dataset_id=dataset.id)
+    dataset.implied_host = "gitlab.com"
+    dataset.save()
+    second = release_start(dataset_id=dataset.id)
+    second.refresh_from_db()
+    actions = set(ShardBuild.objects.filter(version=second).values_list("action", flat=True))
+    assert actions == {ShardAction.REWRITE}
+    first.refresh_from_db()
+    source_rows = pq.read_table(dataset.source_uri).column("repo_name").to_pylist()
+    owned = sum(1 for name in source_rows if name.split("/")[0] == owner)
+    assert (first.rows_out, second.rows_out) == (600, 600 - owned)

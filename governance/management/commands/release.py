@@ -86,7 +86,7 @@ class Command(BaseCommand):
             while not finished.is_set():
                 try:
                     version = DatasetVersion.objects.filter(id=holder.get("id")).first()
-                except Exception:  # noqa: BLE001 - SQLite may be locked by the release itself
+                except Exception:
                     version = None
                 if version is not None:
                     self._draw(release_progress(version))

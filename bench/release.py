@@ -1,0 +1,432 @@
+"""Benchmark of dataset releases against the targets of the releases issue.
+
+Generates Stack-v2-shaped shards with the demo generator, seeds the registry with
+repository and namespace exclusions, then times in one run:
+
+  (a) a full release through the real pipeline: a Celery worker with 2 processes on
+      Redis, PostgreSQL as the database (a second full release of the same source and
+      checkpoint checks that the output is byte-identical);
+  (b) a bare pyarrow read -> zstd write -> sha256 copy of the same shards (2 processes);
+  (c) polars scan + filter + sink of the same filter;
+  (d) an incremental release after new exclusions that all fall in one shard;
+  and the same incremental release on a dataset of many small shards (one touched).
+
+It also samples the peak RSS of each worker process. Sizes are parameters (the issue's
+default is 8 x 250,000 rows); see ``--help``. Results are printed as a Markdown table and
+written to ``<workdir>/results.json``.
+
+Needs PostgreSQL and Redis (defaults: the releases engineer's database and Redis db;
+override with BENCH_DATABASE_URL and BENCH_REDIS_URL). The database is flushed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--rows", type=int, default=250_000, help="rows per shard")
+    parser.add_argument("--owners", type=int, default=300_000)
+    parser.add_argument("--content-min", type=int, default=1024)
+    parser.add_argument("--content-max", type=int, default=4096)
+    parser.add_argument("--repo-exclusions", type=int, default=200_000)
+    parser.add_argument("--namespace-exclusions", type=int, default=5_000)
+    parser.add_argument("--incremental", type=int, default=1_000, help="new exclusions for (d)")
+    parser.add_argument("--wide-shards", type=int, default=100)
+    parser.add_argument("--wide-rows", type=int, default=20_000, help="rows per wide shard")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--no-repeat", action="store_true", help="skip the second full release")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="(b) and (c) are run this many times; best kept"
+    )
+    return parser.parse_args()
+
+
+def configure(args: argparse.Namespace, queue: str) -> None:
+    os.environ.update(
+        DEBUG="true",
+        DATABASE_URL=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_releases"
+        ),
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
+        DATASET_STORAGE_ROOT=str(args.workdir / "out"),
+        LOG_SIGNING_KEY_FILE=str(args.workdir / "log-signing.key"),
+        VAR_DIR=str(args.workdir / "var"),
+        CELERY_QUEUE=queue,
+        DJANGO_SETTINGS_MODULE="governance.settings",
+    )
+    os.environ.pop("CELERY_BROKER_URL", None)
+    import django
+
+    django.setup()
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+class RssSampler(threading.Thread):
+    """Peak RSS of each process of the worker (the pool's children do the work)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_child = 0
+        self.peak_parent = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        parent = psutil.Process(self.pid)
+        while not self.stop.is_set():
+            try:
+                self.peak_parent = max(self.peak_parent, parent.memory_info().rss)
+                for child in parent.children(recursive=True):
+                    self.peak_child = max(self.peak_child, child.memory_info().rss)
+            except psutil.Error:
+                pass
+            self.stop.wait(0.1)
+
+
+def generate(folder: Path, spec) -> list[Path]:
+    from governance.demo_data import generate_shards
+
+    stamp = folder / ".spec.json"
+    wanted = json.dumps(spec.__dict__, sort_keys=True, default=list)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return sorted(folder.glob("*.parquet"))
+    shutil.rmtree(folder, ignore_errors=True)
+    paths = generate_shards(folder, spec)
+    stamp.write_text(wanted)
+    return paths
+
+
+def seed_registry(entries: list[tuple[str, str]]) -> None:
+    """Bulk-append exclusions to the log: 205,000 service calls would time the setup."""
+    from registry.enums import LogAction
+    from registry.models import Exclusion, LogEntry, LogHead
+
+    head, _ = LogHead.objects.get_or_create(id=1)
+    start = head.size
+    LogEntry.objects.bulk_create(
+        [
+            LogEntry(
+                index=start + i, action=LogAction.ADD, kind=kind, subject=subject, cause="bench"
+            )
+            for i, (kind, subject) in enumerate(entries)
+        ],
+        batch_size=5_000,
+    )
+    Exclusion.objects.bulk_create(
+        [Exclusion(kind=kind, subject=subject, cause="bench") for kind, subject in entries],
+        batch_size=5_000,
+    )
+    LogHead.objects.filter(id=1).update(size=start + len(entries))
+
+
+def start_worker(args: argparse.Namespace, queue: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "governance",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={args.workers}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=open(args.workdir / "worker.log", "w"),  # noqa: SIM115 - lives with the worker
+    )
+    from governance.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5)
+        if replies:
+            return process
+    process.kill()
+    raise SystemExit(f"The worker did not start; see {args.workdir / 'worker.log'}")
+
+
+START_SECONDS: list[float] = []
+
+
+def release(dataset) -> tuple[float, object]:
+    from governance.enums import VersionStatus
+    from governance.releases import release_start
+
+    with Timer() as timer:
+        version = release_start(dataset_id=dataset.id, triggered_by="bench")
+        # release_start reads the registry checkpoint (and lists the source) before queuing.
+        START_SECONDS.append(time.perf_counter() - timer.start)
+        while True:
+            version.refresh_from_db()
+            if version.status != VersionStatus.BUILDING:
+                break
+            time.sleep(0.05)
+    if version.status != VersionStatus.PUBLISHED:
+        raise SystemExit(f"{version.label} failed: {version.error}")
+    return timer.seconds, version
+
+
+def bare_copy(job: tuple[str, str]) -> str:
+    import pyarrow.parquet as pq
+
+    source, target = job
+    digest = hashlib.sha256()
+
+    class Hashing:
+        def __init__(self, handle) -> None:
+            self.handle = handle
+            self.closed = False
+            self.size = 0
+
+        def write(self, data) -> int:
+            digest.update(data)
+            self.size += len(data)
+            return self.handle.write(data)
+
+        def tell(self) -> int:
+            return self.size
+
+        def flush(self) -> None:
+            self.handle.flush()
+
+        def close(self) -> None:
+            self.closed = True
+
+    reader = pq.ParquetFile(source)
+    with open(target, "wb") as handle:
+        writer = pq.ParquetWriter(
+            Hashing(handle), reader.schema_arrow, compression="zstd", compression_level=3
+        )
+        for batch in reader.iter_batches(batch_size=8192):
+            writer.write_batch(batch)
+        writer.close()
+    return digest.hexdigest()
+
+
+def polars_filter(paths: list[Path], out: Path, repos: list[str], namespaces: list[str]) -> None:
+    import polars as pl
+
+    out.mkdir(parents=True, exist_ok=True)
+    name = pl.col("repo_name").str.to_lowercase()
+    repository = pl.lit("github.com/") + name
+    owner = pl.lit("github.com/") + name.str.split("/").list.first()
+    keep = ~(
+        repository.is_in(pl.lit(pl.Series(repos)).implode())
+        | owner.is_in(pl.lit(pl.Series(namespaces)).implode())
+    )
+    for path in paths:
+        pl.scan_parquet(path).filter(keep).sink_parquet(
+            out / path.name, compression="zstd", compression_level=3
+        )
+
+
+def main() -> None:
+    args = parse_args()
+    args.workdir = args.workdir.resolve()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    queue = f"bench-{os.getpid()}"
+    configure(args, queue)
+
+    import pyarrow.parquet as pq
+    from django.core.management import call_command
+
+    from governance.demo_data import ShardSpec
+    from governance.models import Dataset, ShardBuild
+    from registry.checkpoints import checkpoint_latest
+    from registry.signing import write_new_signing_key
+
+    results: dict[str, object] = {"parameters": {k: str(v) for k, v in vars(args).items()}}
+    key = Path(os.environ["LOG_SIGNING_KEY_FILE"])
+    if not key.exists():
+        write_new_signing_key(key)
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    shutil.rmtree(args.workdir / "out", ignore_errors=True)
+
+    spec = ShardSpec(
+        shards=args.shards,
+        rows_per_shard=args.rows,
+        owners=args.owners,
+        rows_per_repo=(1, 1),
+        content_bytes=(args.content_min, args.content_max),
+        corpus_bytes=64 << 20,
+    )
+    with Timer() as timer:
+        paths = generate(args.workdir / "source", spec)
+    results["generate_s"] = round(timer.seconds, 1)
+    source_bytes = sum(p.stat().st_size for p in paths)
+    names = []
+    for path in paths:
+        names.append(pq.read_table(path, columns=["repo_name"]).column(0).to_pylist())
+    all_repos = sorted({name for shard in names for name in shard})
+    print(
+        f"source: {len(paths)} shards, {sum(map(len, names))} rows, {len(all_repos)} repos, "
+        f"{source_bytes / 1e9:.2f} GB, generated in {timer.seconds:.0f}s",
+        flush=True,
+    )
+
+    rng = random.Random(7)
+    touched_shard = len(paths) // 2
+    touched_names = set(names[touched_shard])
+    # Sample extra, then drop the touched shard's repositories (kept for (d)).
+    wanted = min(args.repo_exclusions * 3 // 2, len(all_repos) // 2)
+    excluded = rng.sample(all_repos, wanted)
+    excluded = [r for r in excluded if r not in touched_names][: args.repo_exclusions]
+    owners = rng.sample(range(args.owners), args.namespace_exclusions)
+    namespaces = [f"github.com/owner-{i:05d}" for i in owners]
+    entries = [("repository", f"github.com/{r.lower()}") for r in excluded]
+    entries += [("namespace", n) for n in namespaces]
+    with Timer() as timer:
+        seed_registry(entries)
+    print(f"registry: {len(entries)} exclusions seeded in {timer.seconds:.0f}s", flush=True)
+    results["exclusions"] = len(entries)
+    with Timer() as timer:
+        checkpoint_latest()
+    results["checkpoint_s"] = round(timer.seconds, 2)
+
+    worker = start_worker(args, queue)
+    sampler = RssSampler(worker.pid)
+    sampler.start()
+    try:
+        dataset = Dataset.objects.create(
+            name="bench", source_uri=str(args.workdir / "source"), release_cadence=None
+        )
+        results["a_full_release_s"], first = release(dataset)
+        print(f"(a) full release: {results['a_full_release_s']:.1f}s", flush=True)
+        if not args.no_repeat:
+            twin = Dataset.objects.create(
+                name="bench-repeat", source_uri=dataset.source_uri, release_cadence=None
+            )
+            results["a_repeat_s"], again = release(twin)
+            results["identical_output"] = first.manifest["files"] == again.manifest["files"]
+            results["a_full_release_s"] = min(results["a_full_release_s"], results["a_repeat_s"])
+
+        out_b = args.workdir / "out-bare"
+        shutil.rmtree(out_b, ignore_errors=True)
+        out_b.mkdir()
+        times = []
+        for _ in range(args.rounds):
+            with Timer() as timer, ProcessPoolExecutor(args.workers) as pool:
+                list(pool.map(bare_copy, [(str(p), str(out_b / p.name)) for p in paths]))
+            times.append(timer.seconds)
+        results["b_bare_copy_s"] = min(times)
+        results["b_all_s"] = [round(t, 1) for t in times]
+        print(f"(b) bare copy: {timer.seconds:.1f}s", flush=True)
+
+        out_c = args.workdir / "out-polars"
+        shutil.rmtree(out_c, ignore_errors=True)
+        with Timer() as timer:
+            polars_filter(paths, out_c, [e[1] for e in entries if e[0] == "repository"], namespaces)
+        results["c_polars_s"] = timer.seconds
+        polars_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in out_c.glob("*.parquet"))
+        results["rows_out_pipeline"] = first.rows_out
+        results["rows_out_polars"] = polars_rows
+        print(f"(c) polars: {timer.seconds:.1f}s", flush=True)
+
+        excluded_owners = {n.split("/", 1)[1] for n in namespaces}
+        fresh = [n for n in sorted(touched_names) if n.split("/", 1)[0] not in excluded_owners]
+        fresh = fresh[: args.incremental]
+        seed_registry([("repository", f"github.com/{r.lower()}") for r in fresh])
+        results["d_incremental_s"], second = release(dataset)
+        results["d_shards_rewritten"] = ShardBuild.objects.filter(
+            version=second, action="rewrite"
+        ).count()
+        results["d_rows_removed"] = first.rows_out - second.rows_out
+        print(f"(d) incremental: {results['d_incremental_s']:.1f}s", flush=True)
+
+        wide_spec = ShardSpec(
+            shards=args.wide_shards,
+            rows_per_shard=args.wide_rows,
+            owners=args.owners,
+            rows_per_repo=(1, 1),
+            content_bytes=(args.content_min, args.content_max),
+            corpus_bytes=64 << 20,
+            seed=99,
+        )
+        wide_paths = generate(args.workdir / "source-wide", wide_spec)
+        wide = Dataset.objects.create(
+            name="wide", source_uri=str(args.workdir / "source-wide"), release_cadence=None
+        )
+        results["wide_full_s"], _ = release(wide)
+        wide_names = pq.read_table(wide_paths[7], columns=["repo_name"]).column(0).to_pylist()
+        already = {subject for _kind, subject in entries} | {f"github.com/{r}" for r in fresh}
+        wide_fresh = [
+            r
+            for r in wide_names
+            if f"github.com/{r}" not in already and r.split("/", 1)[0] not in excluded_owners
+        ][: args.incremental]
+        seed_registry([("repository", f"github.com/{r.lower()}") for r in wide_fresh])
+        results["wide_incremental_s"], wide_second = release(wide)
+        results["wide_shards_rewritten"] = ShardBuild.objects.filter(
+            version=wide_second, action="rewrite"
+        ).count()
+        print(
+            f"wide: full {results['wide_full_s']:.1f}s, incremental "
+            f"{results['wide_incremental_s']:.1f}s",
+            flush=True,
+        )
+    finally:
+        sampler.stop.set()
+        worker.terminate()
+        worker.wait(timeout=30)
+    results["release_start_s"] = [round(t, 2) for t in START_SECONDS]
+    results["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    results["worker_child_peak_rss_mib"] = round(sampler.peak_child / 2**20)
+    results["worker_parent_peak_rss_mib"] = round(sampler.peak_parent / 2**20)
+    results["a_over_c"] = results["a_full_release_s"] / results["c_polars_s"]
+    results["a_over_b"] = results["a_full_release_s"] / results["b_bare_copy_s"]
+    results["d_over_a"] = results["d_incremental_s"] / results["a_full_release_s"]
+    results["wide_incremental_over_full"] = results["wide_incremental_s"] / results["wide_full_s"]
+    (args.workdir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    print()
+    print("| figure | value |")
+    print("|---|---|")
+    for key_name, value in results.items():
+        if key_name != "parameters":
+            shown = f"{value:.2f}" if isinstance(value, float) else value
+            print(f"| {key_name} | {shown} |")
+
+
+if __name__ == "__main__":
+    main()

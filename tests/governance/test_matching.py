@@ -1,0 +1,66 @@
+"""The vectorised matching rule agrees with the registry's, and set differences are exact."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from governance.releases.matching import (
+    NO_EXCLUSIONS,
+    all_namespaces,
+    compile_exclusions,
+    excluded_mask,
+    exclusions_changed,
+    matching_subjects,
+)
+from registry.matching import is_repository_excluded
+from registry.selectors import ExclusionSet
+
+_part = st.sampled_from(["a", "b", "Ab", "c-d"])
+_repo = st.lists(_part, min_size=2, max_size=4).map("/".join)
+
+
+def _compiled(repositories: set[str], namespaces: set[str]):
+    return compile_exclusions(
+        ExclusionSet(
+            log_size=1, repositories=frozenset(repositories), namespaces=frozenset(namespaces)
+        )
+    )
+
+
+@given(
+    names=st.lists(_repo, max_size=30),
+    repositories=st.sets(_repo.map(lambda r: f"gitlab.com/{r.lower()}"), max_size=5),
+    namespaces=st.sets(
+        st.lists(_part, min_size=1, max_size=2).map(lambda p: "gitlab.com/" + "/".join(p).lower()),
+        max_size=4,
+    ),
+)
+def test_the_mask_agrees_with_the_registry_rule(names, repositories, namespaces) -> None:
+    mask = excluded_mask(
+        pa.array(names, pa.string()), "gitlab.com", _compiled(repositories, namespaces)
+    )
+    expected = [
+        is_repository_excluded(f"gitlab.com/{name.lower()}", repositories, namespaces)
+        for name in names
+    ]
+    assert mask.to_pylist() == expected
+
+
+def test_a_repository_exclusion_is_named_before_its_namespace() -> None:
+    exclusions = _compiled({"github.com/o/r"}, {"github.com/o"})
+    subjects, kinds = matching_subjects(
+        pa.array(["github.com/o/r", "github.com/o/s", "github.com/p/r"]), exclusions
+    )
+    assert subjects.to_pylist() == ["github.com/o/r", "github.com/o", None]
+    assert kinds.to_pylist() == ["repository", "namespace", None]
+
+
+def test_changed_exclusions_are_the_symmetric_difference() -> None:
+    before = _compiled({"github.com/o/a", "github.com/o/b"}, {"github.com/x"})
+    after = _compiled({"github.com/o/b", "github.com/o/c"}, {"gitlab.com/g/sub"})
+    changed = exclusions_changed(before, after)
+    assert sorted(changed.repositories.to_pylist()) == ["github.com/o/a", "github.com/o/c"]
+    assert sorted(all_namespaces(changed).to_pylist()) == ["github.com/x", "gitlab.com/g/sub"]
+    assert exclusions_changed(NO_EXCLUSIONS, NO_EXCLUSIONS).count == 0
