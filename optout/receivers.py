@@ -11,5 +11,9 @@ from optout.services import requests_mark_applied
 
 
 @receiver(version_published)
-def mark_requests_applied(sender: Any, *, log_size: int, version_label: str, **kwargs: Any) -> None:
-    requests_mark_applied(up_to_log_size=log_size, version_label=version_label)
+def mark_requests_applied(
+    sender: Any, *, log_size: int, version_label: str, manifest_sha256: str = "", **kwargs: Any
+) -> None:
+    requests_mark_applied(
+        up_to_log_size=log_size, version_label=version_label, manifest_sha256=manifest_sha256
+    )

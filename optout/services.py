@@ -211,8 +211,17 @@ def request_transition(
     return request
 
 
-def requests_mark_applied(*, up_to_log_size: int, version_label: str) -> int:
-    """Approved requests whose exclusions a published version applied become ``applied``."""
+def requests_mark_applied(
+    *, up_to_log_size: int, version_label: str, manifest_sha256: str = ""
+) -> int:
+    """Approved requests whose exclusions a published version applied become ``applied``.
+
+    The reason names the version and its manifest checksum, so the owner's e-mail says
+    exactly which files to check.
+    """
+    reason = f"applied in dataset version {version_label}"
+    if manifest_sha256:
+        reason += f" (manifest.json SHA-256 {manifest_sha256})"
     ids = list(
         RemovalRequest.objects.filter(
             status=RequestStatus.APPROVED, applied_from_log_size__lte=up_to_log_size
@@ -223,7 +232,7 @@ def requests_mark_applied(*, up_to_log_size: int, version_label: str) -> int:
             request_id=request_id,
             to_status=RequestStatus.APPLIED,
             actor_label="system",
-            reason=f"applied in dataset version {version_label}",
+            reason=reason,
         )
     return len(ids)
 
