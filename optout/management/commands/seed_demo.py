@@ -1,7 +1,8 @@
 """Seed the embedded demo: a maintainer, the signing key, the demo dataset, requests.
 
 Idempotent: each piece is created only when missing, so a second ``make run`` is fast
-and keeps whatever was changed on the site since.
+and keeps whatever was changed on the site since. It lives in optout, the top of the
+dependency graph, because it drives all three apps (governance may not import optout).
 """
 
 from __future__ import annotations
