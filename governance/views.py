@@ -6,23 +6,25 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from governance.enums import VersionStatus
-from governance.models import DatasetVersion
+from governance.models import Dataset
+from governance.selectors import next_release_at, published_versions
 from registry.models import Exclusion
 from registry.selectors import log_size
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    latest = (
-        DatasetVersion.objects.filter(status=VersionStatus.PUBLISHED)
-        .select_related("dataset")
-        .order_by("-published_at")
-        .first()
-    )
+    datasets = [
+        {
+            "dataset": dataset,
+            "latest": published_versions(dataset).first(),
+            "next_release_at": next_release_at(dataset),
+        }
+        for dataset in Dataset.objects.order_by("name")
+    ]
     context = {
         "active_exclusions": Exclusion.objects.filter(active=True).count(),
         "log_size": log_size(),
-        "latest_version": latest,
+        "datasets": datasets,
     }
     return render(request, "governance/home.html", context)
 
