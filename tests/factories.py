@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from governance.demo_data import ShardSpec, generate_shards
-from governance.models import Dataset
+from governance.enums import VersionStatus
+from governance.models import Dataset, DatasetVersion
 from optout.enums import RequestStatus
 from optout.models import RemovalRequest
 from optout.services import request_submit, request_transition
@@ -28,3 +30,14 @@ def approve(request: RemovalRequest) -> RemovalRequest:
     return request_transition(
         request_id=request.id, to_status=RequestStatus.APPROVED, actor_label="test"
     )
+
+
+def wait_for_version(version: DatasetVersion, timeout: float = 60) -> DatasetVersion:
+    """Wait for a worker to finish building ``version`` (a bound, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        version.refresh_from_db()
+        if version.status != VersionStatus.BUILDING:
+            return version
+        time.sleep(0.2)
+    raise AssertionError(f"{version.label} still building after {timeout}s")

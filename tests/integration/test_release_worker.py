@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-import time
-
 import pyarrow.parquet as pq
 import pytest
 
 from governance.enums import ShardAction, VersionStatus
-from governance.models import DatasetVersion, ShardBuild
+from governance.models import ShardBuild
 from governance.releases import release_start, version_folder
-from tests.factories import approve, make_dataset, make_request
+from tests.factories import approve, make_dataset, make_request, wait_for_version
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def _wait(version: DatasetVersion, timeout: float = 60) -> DatasetVersion:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        version.refresh_from_db()
-        if version.status != VersionStatus.BUILDING:
-            return version
-        time.sleep(0.2)
-    raise AssertionError(f"{version.label} still building after {timeout}s")
-
-
 def test_the_worker_reuses_untouched_shards_in_the_next_release(celery_worker, tmp_path) -> None:
     dataset = make_dataset(tmp_path)
-    first = _wait(release_start(dataset_id=dataset.id))
+    first = wait_for_version(release_start(dataset_id=dataset.id))
     assert first.status == VersionStatus.PUBLISHED, first.error or celery_worker.log()
 
     names = pq.read_table(dataset.source_uri).column("repo_name").to_pylist()
     repo = names[0]
     approve(make_request([repo]))
-    second = _wait(release_start(dataset_id=dataset.id))
+    second = wait_for_version(release_start(dataset_id=dataset.id))
     assert second.status == VersionStatus.PUBLISHED, second.error or celery_worker.log()
     assert celery_worker.log().count("release_shard_task[") >= 6
     assert "release_publish_task[" in celery_worker.log()

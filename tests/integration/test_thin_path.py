@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from governance.enums import VersionStatus
-from governance.models import DatasetVersion
 from governance.releases import release_start, version_folder
 from optout.enums import RequestStatus
 from registry.models import Exclusion
-from tests.factories import approve, make_dataset, make_request
+from tests.factories import approve, make_dataset, make_request, wait_for_version
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for_publication(version: DatasetVersion, timeout: float = 60) -> DatasetVersion:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        version.refresh_from_db()
-        if version.status != VersionStatus.BUILDING:
-            return version
-        time.sleep(0.2)
-    raise AssertionError(f"{version.label} still building after {timeout}s")
 
 
 def test_an_approved_repository_is_gone_from_a_release_built_by_the_worker(celery_worker, tmp_path):
@@ -38,7 +25,7 @@ def test_an_approved_repository_is_gone_from_a_release_built_by_the_worker(celer
     removal_request = approve(make_request([target_repo]))
     assert Exclusion.objects.filter(subject=f"github.com/{target_repo}", active=True).exists()
 
-    version = _wait_for_publication(release_start(dataset_id=dataset.id))
+    version = wait_for_version(release_start(dataset_id=dataset.id))
     assert version.status == VersionStatus.PUBLISHED, version.error or celery_worker.log()
     assert "release_build_task[" in celery_worker.log()  # it ran in the worker process
 
