@@ -16,11 +16,13 @@ deletes the portal's copy (the next check needs a new sign-in).
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.socialaccount.models import SocialToken
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from optout.enums import VerificationMethod
 from optout.outbound import OutboundError, OutboundRefused, fetch, forge_api_url
@@ -193,4 +195,18 @@ def signin_tokens_discard(*, token_ids: set[int]) -> int:
     if not token_ids:
         return 0
     deleted, _ = SocialToken.objects.filter(id__in=token_ids).delete()
+    return deleted
+
+
+SIGNIN_TOKEN_MAX_AGE = timedelta(hours=1)
+
+
+def signin_tokens_expire(*, now: datetime | None = None) -> int:
+    """Delete tokens of sign-ins older than ``SIGNIN_TOKEN_MAX_AGE`` that no check used.
+
+    allauth keeps no date on a token; the account's ``last_login`` is saved at every
+    sign-in, when the token is stored, so it bounds the token's age.
+    """
+    cutoff = (now or timezone.now()) - SIGNIN_TOKEN_MAX_AGE
+    deleted, _ = SocialToken.objects.filter(account__last_login__lt=cutoff).delete()
     return deleted

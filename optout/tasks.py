@@ -8,6 +8,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from optout.forge_signin import signin_tokens_expire
 from optout.models import RequestEvent, VerificationRun
 from optout.notifications import send_event_email
 from optout.services import requests_expire_unverified
@@ -71,3 +72,9 @@ def verification_sweep() -> int:
     for run_id in ids:
         verify_run.delay(run_id=run_id)
     return len(ids)
+
+
+@shared_task
+def signin_tokens_sweep() -> int:
+    """Periodic (beat): forget forge tokens of sign-ins that were never used for a check."""
+    return signin_tokens_expire()
