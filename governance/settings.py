@@ -321,8 +321,3 @@ CELERY_BEAT_SCHEDULE["optout-verification-sweep"] = {
     "task": "optout.tasks.verification_sweep",
     "schedule": 5 * 60.0,
 }
-# Forge tokens of sign-ins older than an hour that no check used are deleted.
-CELERY_BEAT_SCHEDULE["optout-signin-tokens-sweep"] = {
-    "task": "optout.tasks.signin_tokens_sweep",
-    "schedule": 15 * 60.0,
-}

@@ -47,7 +47,12 @@ def notify_sweep() -> int:
 
 @shared_task
 def expire_unverified() -> int:
-    """Periodic (beat): requests still unverified past their expiry become expired."""
+    """Periodic (beat): requests still unverified past their expiry become expired.
+
+    It also forgets forge tokens of sign-ins that no check used (returning only the
+    number of requests expired): one periodic job for everything that goes stale.
+    """
+    signin_tokens_expire()
     return requests_expire_unverified()
 
 
@@ -72,9 +77,3 @@ def verification_sweep() -> int:
     for run_id in ids:
         verify_run.delay(run_id=run_id)
     return len(ids)
-
-
-@shared_task
-def signin_tokens_sweep() -> int:
-    """Periodic (beat): forget forge tokens of sign-ins that were never used for a check."""
-    return signin_tokens_expire()
