@@ -244,8 +244,11 @@ OPTOUT_OUTBOUND_TIMEOUT_SECONDS = env_int("OPTOUT_OUTBOUND_TIMEOUT_SECONDS", 15,
 OPTOUT_OUTBOUND_MAX_BYTES = env_int("OPTOUT_OUTBOUND_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
 # Only the tests turn this on: plain http to loopback forges they start themselves.
 OPTOUT_OUTBOUND_ALLOW_LOOPBACK = env_bool("OPTOUT_OUTBOUND_ALLOW_LOOPBACK", False)
-# Forges beyond the four defaults (registry/forges.py): a list of registry.forges.Forge.
-REGISTRY_EXTRA_FORGES: list = []
+# Forges beyond the four defaults: a JSON list in the environment (docs/requests.md),
+# parsed into registry.forges.Forge objects; a bad value stops start-up, naming the key.
+from registry.forges import forges_from_env  # noqa: E402 (settings of the optout area)
+
+REGISTRY_EXTRA_FORGES: list = forges_from_env("REGISTRY_EXTRA_FORGES")
 CELERY_BEAT_SCHEDULE["optout-expire-unverified"] = {
     "task": "optout.tasks.expire_unverified",
     "schedule": 15 * 60.0,

@@ -50,4 +50,3 @@ class LineOutcome(models.TextChoices):
     INVALID = "invalid", "Invalid"
     DUPLICATE = "duplicate", "Repeats an earlier line"
     ALREADY_EXCLUDED = "already_excluded", "Already excluded"
-    ALREADY_REQUESTED = "already_requested", "Already in an open request from this address"

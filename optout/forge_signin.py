@@ -8,17 +8,21 @@ It records the forge's numeric ids of the account and, for repositories, of the
 repository.
 
 A token is only ever sent to the forge its provider is configured for: a provider is
-bound to the one forge whose web URL equals the provider's configured URL.
+bound to the one forge whose web URL equals the provider's configured URL. It serves one
+check: once the run that used it has recorded its evidence, ``signin_tokens_discard``
+deletes the portal's copy (the next check needs a new sign-in).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.socialaccount.models import SocialToken
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from optout.enums import VerificationMethod
 from optout.outbound import OutboundError, OutboundRefused, fetch, forge_api_url
@@ -64,6 +68,7 @@ class ForgeSigninMethod:
 
     def __init__(self, user: AbstractBaseUser) -> None:
         self.user = user
+        self.used_token_ids: set[int] = set()  # deleted when the run is recorded
 
     def _token(self, provider: str) -> SocialToken | None:
         return (
@@ -87,6 +92,7 @@ class ForgeSigninMethod:
         social = self._token(forge.signin_provider)
         if social is None:
             return Proof(False, f"Sign in with {forge.label} first.")
+        self.used_token_ids.add(social.id)
         fetches: list[dict[str, object]] = []
         try:
             if forge.api_flavour == "gitlab":
@@ -178,3 +184,29 @@ class ForgeSigninMethod:
         if member and member.get("access_level", 0) >= _GITLAB_OWNER:
             return Proof(True, f"{username} is an owner of the group {path}.", evidence)
         return Proof(False, f"{username} is not an owner of the group {path}.", evidence)
+
+
+def signin_tokens_discard(*, token_ids: set[int]) -> int:
+    """Delete stored OAuth tokens the portal has used (allauth keeps them in clear).
+
+    Called in the transaction that records the run's evidence: the permission check was
+    the only use for them, and a token we no longer hold cannot leak.
+    """
+    if not token_ids:
+        return 0
+    deleted, _ = SocialToken.objects.filter(id__in=token_ids).delete()
+    return deleted
+
+
+SIGNIN_TOKEN_MAX_AGE = timedelta(hours=1)
+
+
+def signin_tokens_expire(*, now: datetime | None = None) -> int:
+    """Delete tokens of sign-ins older than ``SIGNIN_TOKEN_MAX_AGE`` that no check used.
+
+    allauth keeps no date on a token; the account's ``last_login`` is saved at every
+    sign-in, when the token is stored, so it bounds the token's age.
+    """
+    cutoff = (now or timezone.now()) - SIGNIN_TOKEN_MAX_AGE
+    deleted, _ = SocialToken.objects.filter(account__last_login__lt=cutoff).delete()
+    return deleted

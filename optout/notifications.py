@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from optout.guidance import next_step
 from optout.links import status_token_for, status_url
 from optout.models import RequestEvent
+from optout.selectors import open_requests_overlapping
 
 
 def send_event_email(event: RequestEvent) -> None:
@@ -20,6 +21,13 @@ def send_event_email(event: RequestEvent) -> None:
         "more_subjects": max(0, request.subjects.count() - 20),
         "status_url": status_url(request.public_id, status_token_for(request.public_id)),
         "next_step": next_step(request),
+        # Said here and nowhere else: only the address's owner may learn of its requests.
+        "overlapping": [
+            (other, shared, status_url(other.public_id, status_token_for(other.public_id)))
+            for other, shared in (
+                open_requests_overlapping(request) if not event.from_status else []
+            )
+        ],
     }
     if event.from_status:
         subject = f"Your opt-out request is now {event.get_to_status_display().lower()}"

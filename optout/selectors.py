@@ -74,18 +74,29 @@ def active_exclusions_covering(identifiers: list[Identifier]) -> dict[str, str]:
     return covered
 
 
-def subjects_open_for_email(*, canonicals: list[str], contact_email: str) -> set[str]:
-    """Which of ``canonicals`` are in an open request to ``contact_email`` (any case)."""
-    found: set[str] = set()
-    for chunk in _chunks(sorted(set(canonicals))):
-        found.update(
-            RequestSubject.objects.filter(
-                subject__in=chunk,
-                request__status__in=OPEN_STATUSES,
-                request__contact_email__iexact=contact_email,
-            ).values_list("subject", flat=True)
+def open_requests_overlapping(
+    request: RemovalRequest, *, limit: int = 200
+) -> list[tuple[RemovalRequest, list[str]]]:
+    """Other open requests to the same contact address (any case) naming some of the same
+    subjects, oldest first, each with the subjects it shares.
+
+    For the e-mail to that address only: the person submitting is never told, since the
+    address they typed may not be theirs.
+    """
+    shared = (
+        RequestSubject.objects.filter(
+            subject__in=request.subjects.values("subject"),
+            request__contact_email__iexact=request.contact_email,
+            request__status__in=OPEN_STATUSES,
         )
-    return found
+        .exclude(request=request)
+        .select_related("request")
+        .order_by("request__created_at", "request_id", "subject")[:limit]
+    )
+    grouped: dict[int, tuple[RemovalRequest, list[str]]] = {}
+    for row in shared:
+        grouped.setdefault(row.request_id, (row.request, []))[1].append(row.subject)
+    return list(grouped.values())
 
 
 def request_evidence(request: RemovalRequest) -> QuerySet[VerificationAttempt]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from optout.enums import ALLOWED_TRANSITIONS, EXCLUDING_STATUSES, LineOutcome, RequestStatus
 from optout.links import status_token_for
 from optout.models import RemovalRequest, RequestEvent, RequestSubject
-from optout.selectors import active_exclusions_covering, subjects_open_for_email
+from optout.selectors import active_exclusions_covering
 from optout.tokens import hash_token, new_verification_token
 from registry import services as registry_services
 from registry.enums import ExclusionKind
@@ -59,7 +59,10 @@ class SubmissionResult:
         ]
 
 
-def _classify_lines(lines: list[str], contact_email: str) -> list[LineResult]:
+def _classify_lines(lines: list[str]) -> list[LineResult]:
+    # Other people's requests play no part here, not even those sent to the same address:
+    # whoever typed the address could be someone else, and "already requested" would tell
+    # them that its owner has a request open. The owner learns it from the e-mail instead.
     parsed: list[tuple[int, str, Identifier | str]] = []
     for number, text in enumerate(lines, 1):
         if not text.strip():
@@ -70,9 +73,6 @@ def _classify_lines(lines: list[str], contact_email: str) -> list[LineResult]:
             parsed.append((number, text, str(exc)))
     identifiers = [item for _, _, item in parsed if isinstance(item, Identifier)]
     covered = active_exclusions_covering(identifiers)
-    already_open = subjects_open_for_email(
-        canonicals=[i.canonical for i in identifiers], contact_email=contact_email
-    )
     results: list[LineResult] = []
     first_line_of: dict[str, int] = {}
     for number, text, item in parsed:
@@ -86,13 +86,6 @@ def _classify_lines(lines: list[str], contact_email: str) -> list[LineResult]:
         elif canonical in covered:
             outcome = LineOutcome.ALREADY_EXCLUDED
             message = f"{canonical} is already excluded (by {covered[canonical]}); nothing to do."
-        elif canonical in already_open:
-            # Said only for the same contact address: it reveals nothing about other people.
-            outcome = LineOutcome.ALREADY_REQUESTED
-            message = (
-                f"{canonical} is already in an open request sent to this address; follow it "
-                "with the link from that request's e-mail."
-            )
         else:
             kind = "repository" if item.kind == ExclusionKind.REPOSITORY else "namespace"
             outcome, message = LineOutcome.ACCEPTED, f"{canonical} ({kind})"
@@ -104,10 +97,11 @@ def _classify_lines(lines: list[str], contact_email: str) -> list[LineResult]:
 def request_submit(*, lines: list[str], contact_email: str, reason: str = "") -> SubmissionResult:
     """Parse every line and create the request only if all of them are valid.
 
-    Lines that repeat another, name something already excluded, or are already in an
-    open request to the same address are reported and left out; the rest form the
-    request. Nothing is written when any line is invalid, so a fix-and-resubmit never
-    leaves a half request behind.
+    Lines that repeat another or name something already excluded (the registry is
+    public) are reported and left out; the rest form the request, whether or not other
+    open requests name them, so the answer says nothing about other requests (the
+    e-mail to the contact address does: see ``send_event_email``). Nothing is written
+    when any line is invalid, so a fix-and-resubmit never leaves a half request behind.
     """
     meaningful = [line for line in lines if line.strip()]
     if not meaningful:
@@ -123,7 +117,7 @@ def request_submit(*, lines: list[str], contact_email: str, reason: str = "") ->
                 "request may hold; split the list into several requests."
             },
         )
-    results = _classify_lines(lines, contact_email)
+    results = _classify_lines(lines)
     errors = {r.number: r.message for r in results if r.outcome == LineOutcome.INVALID}
     if errors:
         return SubmissionResult(None, None, lines=results, errors=errors)

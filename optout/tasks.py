@@ -8,6 +8,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from optout.forge_signin import signin_tokens_expire
 from optout.models import RequestEvent, VerificationRun
 from optout.notifications import send_event_email
 from optout.services import requests_expire_unverified
@@ -46,7 +47,12 @@ def notify_sweep() -> int:
 
 @shared_task
 def expire_unverified() -> int:
-    """Periodic (beat): requests still unverified past their expiry become expired."""
+    """Periodic (beat): requests still unverified past their expiry become expired.
+
+    It also forgets forge tokens of sign-ins that no check used (returning only the
+    number of requests expired): one periodic job for everything that goes stale.
+    """
+    signin_tokens_expire()
     return requests_expire_unverified()
 
 

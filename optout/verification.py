@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from optout.enums import RequestStatus, VerificationMethod
-from optout.forge_signin import ForgeSigninMethod
+from optout.forge_signin import ForgeSigninMethod, signin_tokens_discard
 from optout.git_methods import NamespaceRepositoryMethod, RepositoryFileMethod
 from optout.models import RemovalRequest, RequestSubject, VerificationAttempt, VerificationRun
 from optout.proofs import Method, Proof
@@ -152,7 +152,13 @@ def verification_perform(
             outcomes.append((subject, method.method, proof, checked_at, elapsed))
             if proof.succeeded:
                 break
-    return _record_run(run, outcomes, skipped=skipped)
+    used_tokens = {
+        token_id
+        for method in methods
+        if isinstance(method, ForgeSigninMethod)
+        for token_id in method.used_token_ids
+    }
+    return _record_run(run, outcomes, skipped=skipped, used_tokens=used_tokens)
 
 
 def request_verify(
@@ -175,10 +181,14 @@ def _record_run(
     outcomes: list[tuple[RequestSubject, VerificationMethod, Proof, object, int]],
     *,
     skipped: int,
+    used_tokens: set[int] | None = None,
 ) -> VerificationReport:
     now = timezone.now()
     user = run.requested_by
     with transaction.atomic():
+        # Forge tokens are deleted with the evidence they produced, even by a run recorded
+        # twice: the check is done, and nothing else reads them.
+        signin_tokens_discard(token_ids=used_tokens or set())
         request = RemovalRequest.objects.select_for_update().get(id=run.request_id)
         run = VerificationRun.objects.select_for_update().get(id=run.id)
         if run.finished_at is not None:  # another worker recorded this run meanwhile

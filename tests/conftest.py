@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -127,8 +128,31 @@ class WorkerProcess:
         return "".join(self.output)
 
 
+# The worker's forge for optout's verification tests: one loopback git server for the
+# session, handed to the worker through the environment like any production forge.
+WORKER_GIT_HOST = "git.worker.loopback.test"
+
+
+def worker_forges_json(base_url: str) -> str:
+    forge = {"host": WORKER_GIT_HOST, "web_base_url": base_url, "name_rules": "github"}
+    return json.dumps([{**forge, "label": "Loopback git (worker)"}])
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[WorkerProcess]:
+def worker_git_server(tmp_path_factory) -> Iterator[object]:
+    """``git http-backend`` on loopback for the whole session (see tests/optout/servers.py)."""
+    from tests.optout.servers import GitServer
+
+    server = GitServer(root=tmp_path_factory.mktemp("worker-git"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup, django_db_blocker, tmp_path_factory, worker_git_server
+) -> Iterator[WorkerProcess]:
     """A ``celery worker`` process on the test database, consuming a queue of its own."""
     if MISSING_SERVICES:
         pytest.skip("needs " + " and ".join(MISSING_SERVICES))
@@ -143,6 +167,8 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
         "CELERY_QUEUE": queue,
         "DATASET_STORAGE_ROOT": str(storage_root),
         "LOG_SIGNING_KEY_FILE": str(tmp_path_factory.mktemp("worker-key") / "log-signing.key"),
+        "OPTOUT_OUTBOUND_ALLOW_LOOPBACK": "true",
+        "REGISTRY_EXTRA_FORGES": worker_forges_json(worker_git_server.base_url),
     }
     process = subprocess.Popen(
         [

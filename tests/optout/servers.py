@@ -43,6 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.server.owner.requests.append((self.command, self.path))
+        gate = self.server.owner.gate
+        if gate is not None:  # the test holds answers back until it has read its own
+            gate.wait(60)
         status, headers, payload = self.server.owner.answer(self, body)
         self.send_response(status)
         for name, value in headers.items():
@@ -65,6 +68,8 @@ class _Server(ThreadingHTTPServer):
 @dataclass
 class LoopbackServer:
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # While set to an unset Event, every answer waits for it (makes "still running" certain).
+    gate: threading.Event | None = None
 
     def start(self) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)

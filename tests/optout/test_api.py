@@ -8,6 +8,7 @@ from django.core import mail
 from optout.enums import RequestStatus
 from optout.links import status_token_for
 from optout.models import RemovalRequest
+from optout.services import request_transition
 from registry.models import Exclusion
 from tests.factories import approve, make_request
 
@@ -195,3 +196,23 @@ def test_a_form_encoded_body_is_refused_in_the_error_shape(client) -> None:
     response = client.post(BASE, {"subjects": ["octo/x"] * 1500, "contact_email": "a@example.org"})
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def _masked(body: dict) -> dict:
+    # What differs between any two requests: their id, tokens, link and expiry.
+    secrets = ("id", "status_url", "status_token", "verification_token", "expires_at")
+    return {key: ("…" if key in secrets else value) for key, value in body.items()}
+
+
+def test_the_answer_is_the_same_whether_or_not_the_address_has_that_subject_open(
+    client,
+) -> None:
+    make_request(["octo/secret"], email="victim@example.org")
+    while_open = _create(client, ["octo/secret", "octo/new"], "victim@example.org")
+    for request in RemovalRequest.objects.all():
+        request_transition(request_id=request.id, to_status=RequestStatus.WITHDRAWN)
+    while_none = _create(client, ["octo/secret", "octo/new"], "victim@example.org")
+    assert (while_open.status_code, while_none.status_code) == (201, 201)
+    assert _masked(while_open.json()) == _masked(while_none.json())
+    assert [line["outcome"] for line in while_open.json()["lines"]] == ["accepted", "accepted"]
+    assert while_open.json()["id"] != while_none.json()["id"]

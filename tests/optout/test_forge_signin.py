@@ -10,15 +10,18 @@ import base64
 import hashlib
 import json
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from allauth.socialaccount.models import SocialAccount
+from allauth.socialaccount.models import SocialAccount, SocialToken
 from allauth.socialaccount.providers.github.views import GitHubOAuth2Adapter
+from django.utils import timezone
 
 from optout.enums import RequestStatus, VerificationMethod
 from optout.links import status_path, status_token_for
 from optout.models import VerificationAttempt
+from optout.tasks import expire_unverified
 from optout.verification import request_verify
 from registry.forges import Forge, NameRule
 from tests.factories import make_request
@@ -183,6 +186,7 @@ def test_a_gitlab_group_owner_proves_a_subgroup_and_a_developer_does_not(client,
     not_owned = make_request(["gitlab.loopback.test/acme/docs/*"], email="b@example.org")
     _sign_in(client, gitlab)
     assert _check_now(client, owned).status == RequestStatus.VERIFIED
+    _sign_in(client, gitlab)  # each sign-in serves one check
     assert _check_now(client, not_owned).status == RequestStatus.PENDING_VERIFICATION
     messages = list(
         VerificationAttempt.objects.filter(method=VerificationMethod.FORGE_SIGNIN)
@@ -262,3 +266,45 @@ def test_a_renamed_repository_is_reported_as_moved(client, github) -> None:
         "Loopback github could not confirm your access: the name has moved (renamed or "
         "transferred); request the current name"
     )
+
+
+def test_the_forge_token_is_deleted_once_the_check_is_recorded(client, gitlab) -> None:
+    request = make_request(["gitlab.loopback.test/alice"])
+    _sign_in(client, gitlab)
+    assert list(SocialToken.objects.values_list("token", flat=True)) == [ACCESS_TOKEN]
+    assert _check_now(client, request).status == RequestStatus.VERIFIED
+    assert SocialToken.objects.count() == 0
+    # The account stays (it lists the request as its own); only the secret is gone.
+    assert list(SocialAccount.objects.values_list("uid", flat=True)) == ["4242"]
+    assert VerificationAttempt.objects.get().evidence["forge_account_id"] == 4242
+
+
+def test_a_failed_check_also_deletes_the_token_and_the_next_needs_a_new_sign_in(
+    client, gitlab
+) -> None:
+    gitlab.api("/groups/acme", {"id": 80, "full_path": "acme"})
+    gitlab.api("/groups/80/members/all/4242", {"id": 4242, "access_level": 30})
+    request = make_request(["gitlab.loopback.test/acme"])
+    _sign_in(client, gitlab)
+    assert _check_now(client, request).status == RequestStatus.PENDING_VERIFICATION
+    assert SocialToken.objects.count() == 0
+    asked = len(gitlab.server.requests)
+    _check_now(client, request)
+    methods = list(VerificationAttempt.objects.order_by("id").values_list("method", "message"))
+    assert methods[0] == ("forge_signin", "alice is not an owner of the group acme.")
+    assert [m for m, _ in methods[1:]] == ["namespace_repository", "namespace_repository"]
+    # The second check asked the forge's git, never its API with a token.
+    assert [path for _, path in gitlab.server.requests[asked:]] == [
+        f"/acme/dataset-optout-{request.verification_token}.git/info/refs?service=git-upload-pack"
+    ]
+
+
+def test_a_token_no_check_used_is_forgotten_an_hour_after_sign_in(client, gitlab) -> None:
+    _sign_in(client, gitlab)
+    expire_unverified.delay().get()  # the periodic job that forgets stale tokens
+    assert SocialToken.objects.count() == 1
+    # update() leaves last_login as given (auto_now applies only on save).
+    SocialAccount.objects.update(last_login=timezone.now() - timedelta(minutes=61))
+    expire_unverified.delay().get()
+    assert SocialToken.objects.count() == 0
+    assert SocialAccount.objects.count() == 1

@@ -9,7 +9,9 @@ from django.core import mail
 from django.urls import reverse
 
 from optout.enums import RequestStatus
+from optout.links import status_path, status_token_for
 from optout.models import RemovalRequest
+from optout.services import request_transition
 from registry import services as registry_services
 from tests.factories import approve, make_request
 
@@ -94,13 +96,66 @@ def test_a_submission_answers_every_line_and_mails_the_private_link(
     assert '<span class="status">Pending verification</span>' in page.content.decode()
 
 
-def test_a_subject_already_requested_from_the_same_address_is_not_duplicated(client) -> None:
-    make_request(["octo/hello"], email="Owner@Example.org")
-    response = _post(client, "octo/hello", "owner@example.org")
-    assert response.status_code == 200
-    assert "Nothing new to request" in response.content.decode()
-    assert "already in an open request sent to this address" in response.content.decode()
-    assert RemovalRequest.objects.count() == 1
+def _withdraw_all() -> None:
+    for request in RemovalRequest.objects.filter(status=RequestStatus.PENDING_VERIFICATION):
+        request_transition(request_id=request.id, to_status=RequestStatus.WITHDRAWN)
+
+
+def _anonymised(response) -> str:
+    """The page with what differs between any two requests (ids, tokens, dates) masked."""
+    html = response.content.decode()
+    request = RemovalRequest.objects.get(
+        public_id=re.search(r"/requests/([0-9a-f-]{36})/", html)[1]
+    )
+    for secret in (
+        status_token_for(request.public_id),
+        str(request.public_id),
+        request.verification_token,
+        f"{request.expires_at:%Y-%m-%d %H:%M}",
+    ):
+        html = html.replace(secret, "…")
+    return html
+
+
+def test_the_answer_is_the_same_whether_or_not_the_address_has_that_subject_open(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    victim = make_request(["octo/secret"], email="victim@example.org")
+    # Someone types the victim's address and subject while the victim's request is open…
+    with django_capture_on_commit_callbacks(execute=True):
+        while_open = _post(client, "octo/secret", "Victim@Example.org")
+    # …and again once no request of that address names it.
+    _withdraw_all()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        while_none = _post(client, "octo/secret", "Victim@Example.org")
+    assert (while_open.status_code, while_none.status_code) == (201, 201)
+    assert _anonymised(while_open) == _anonymised(while_none)
+    assert "already" not in while_open.content.decode()
+    assert RemovalRequest.objects.exclude(id=victim.id).count() == 2
+
+
+def test_only_the_address_owner_is_told_of_the_earlier_open_request(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    victim = make_request(["octo/secret", "octo/other"], email="victim@example.org")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, "octo/secret\nocto/new", "VICTIM@example.org")
+    (sent,) = mail.outbox
+    assert sent.to == ["VICTIM@example.org"]
+    earlier_link = (
+        f"http://127.0.0.1:8000{status_path(victim.public_id, status_token_for(victim.public_id))}"
+    )
+    assert (
+        "This address already has open requests naming some of the same subjects:\n"
+        f"  - request {victim.public_id} of {victim.created_at:%Y-%m-%d} (pending verification): "
+        f"github.com/octo/secret\n    {earlier_link}\n"
+        "If you sent both, you need only one:"
+    ) in sent.body
+    assert earlier_link.replace("&", "&amp;") in sent.alternatives[0][0]
+    # The earlier request's own confirmation said nothing of the sort.
+    assert RemovalRequest.objects.count() == 2
 
 
 def test_a_subject_requested_by_someone_else_is_not_revealed(client) -> None:
