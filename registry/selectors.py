@@ -79,12 +79,15 @@ def exclusion_matching(repository: str) -> Exclusion | None:
 def _active_exclusions_among(subjects: set[str], chunk: int) -> Iterator[tuple]:
     """``(kind, subject, created_at)`` of active exclusions whose subject is in ``subjects``."""
     if connection.vendor == "postgresql":
-        # One query with an array parameter: plans far faster than a 10,000-item IN list.
+        # One query with an array parameter, joined rather than ``subject = ANY(%s)``: with
+        # ~20,000 subjects PostgreSQL plans ANY as a parallel scan of the whole table (130 ms
+        # at 1M rows), the join as one index-only probe per subject (60 ms). Sorted, so the
+        # probes walk the index in order.
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT kind, subject, created_at FROM registry_exclusion "
-                "WHERE active AND subject = ANY(%s)",
-                [list(subjects)],
+                "SELECT e.kind, e.subject, e.created_at FROM unnest(%s::text[]) AS wanted(s) "
+                "JOIN registry_exclusion e ON e.subject = wanted.s AND e.active",
+                [sorted(subjects)],
             )
             yield from cursor.fetchall()
         return
