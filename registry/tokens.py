@@ -136,12 +136,19 @@ class HasRegistryRead(BasePermission):
         return token.has_scope(TokenScope.REGISTRY_READ)
 
 
+# Add one and (re)arm the expiry in one command: a script is one round trip like a pipeline,
+# with less client-side work per call (the throttle runs on every API call).
+_INCR_EXPIRE = (
+    "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n"
+)
+
+
 @functools.cache
-def _redis_client(pool: redis.ConnectionPool) -> redis.Redis:
+def _counter_script(pool: redis.ConnectionPool) -> redis.commands.core.Script:
     # Django's RedisCache builds a new redis.Redis (and its table of ~170 response
     # callbacks) on every call; that cost more CPU than the round trip. One client per
     # connection pool is thread-safe and still talks to the shared Redis.
-    return redis.Redis(connection_pool=pool)
+    return redis.Redis(connection_pool=pool).register_script(_INCR_EXPIRE)
 
 
 def _count(key: str, *, timeout: int) -> int:
@@ -149,12 +156,8 @@ def _count(key: str, *, timeout: int) -> int:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        client = _redis_client(backend._cache._get_connection_pool(write=True))
-        with client.pipeline(transaction=False) as pipe:
-            pipe.incr(full_key)
-            pipe.expire(full_key, timeout)
-            calls, _ = pipe.execute()
-        return int(calls)
+        script = _counter_script(backend._cache._get_connection_pool(write=True))
+        return int(script(keys=[full_key], args=[timeout]))
     backend.add(key, 0, timeout=timeout)
     try:
         return backend.incr(key)
