@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from registry import log, notes
@@ -31,6 +31,7 @@ from registry.signing import load_signing_key
 __all__ = [
     "Checkpoint",
     "checkpoint_at",
+    "checkpoint_head",
     "checkpoint_latest",
     "checkpoint_publish",
     "checkpoint_signed",
@@ -92,6 +93,20 @@ def checkpoint_at(size: int) -> Checkpoint:
     if size > current:
         raise ValueError(f"The log has {current} entries, fewer than {size}.")
     return _store(size, current=current)
+
+
+def checkpoint_head() -> tuple[int, bytes] | None:
+    """``(size, root hash)`` of the newest published checkpoint, without its note.
+
+    One raw query over the unique index on ``size``: enough for the export's ETag, so a
+    304 costs no ORM query building and no note transfer (docs/api.md, "Performance").
+    Read on every call, never cached: the ETag changes as soon as a checkpoint commits.
+    """
+    table = connection.ops.quote_name(SignedCheckpoint._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT size, root_hash FROM {table} ORDER BY size DESC LIMIT 1")  # noqa: S608
+        row = cursor.fetchone()
+    return None if row is None else (int(row[0]), bytes(row[1]))
 
 
 def checkpoint_latest() -> Checkpoint:

@@ -132,7 +132,9 @@ def parse_identifier(text: str) -> Identifier:
             f"The line is {len(raw)} characters long; the limit is {MAX_INPUT_LENGTH}. "
             "Put one repository or namespace on each line."
         )
-    if any(ch.isspace() or not ch.isprintable() for ch in raw):
+    # str.split() splits on exactly the characters str.isspace() names; both checks run in
+    # C, where a loop over the characters cost a third of a 10,000-line bulk check.
+    if not raw.isprintable() or len(raw.split()) != 1:
         raise _fail(
             "The line contains a space or an invisible character; put one repository or "
             "namespace on each line."

@@ -79,12 +79,23 @@ def exclusion_matching(repository: str) -> Exclusion | None:
 def _active_exclusions_among(subjects: set[str], chunk: int) -> Iterator[tuple]:
     """``(kind, subject, created_at)`` of active exclusions whose subject is in ``subjects``."""
     if connection.vendor == "postgresql":
-        # One query with an array parameter: plans far faster than a 10,000-item IN list.
+        # One query with an array parameter, joined rather than ``subject = ANY(%s)``: with
+        # ~20,000 subjects PostgreSQL plans ANY as a parallel scan of the whole table (130 ms
+        # at 1M rows), the join as one index-only probe per subject (60 ms). Sorted, so the
+        # probes walk the index in order. Sent as one newline-joined string when no subject
+        # holds a newline (canonical ids never do): adapting 20,000 strings one by one into
+        # an array literal cost 13 ms.
+        ordered = sorted(subjects)
+        joined = "\n".join(ordered)
+        if joined.count("\n") == len(ordered) - 1:
+            wanted, parameter = "string_to_array(%s, E'\\n')", joined
+        else:
+            wanted, parameter = "%s::text[]", ordered
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT kind, subject, created_at FROM registry_exclusion "
-                "WHERE active AND subject = ANY(%s)",
-                [list(subjects)],
+                f"SELECT e.kind, e.subject, e.created_at FROM unnest({wanted}) AS wanted(s) "  # noqa: S608
+                "JOIN registry_exclusion e ON e.subject = wanted.s AND e.active",
+                [parameter],
             )
             yield from cursor.fetchall()
         return
@@ -98,19 +109,21 @@ def _active_exclusions_among(subjects: set[str], chunk: int) -> Iterator[tuple]:
 def exclusions_matching_many(repositories: list[str], *, chunk: int = 5_000) -> dict[str, dict]:
     """For each excluded repository, its matching exclusion (``kind``, ``subject``,
     ``created_at``), repository exclusions first, then the outermost namespace."""
-    unique = list(dict.fromkeys(repositories))
-    wanted = set(unique)
-    for repo in unique:
-        wanted.update(enclosing_namespaces(repo))
+    namespaces_of = {repo: list(enclosing_namespaces(repo)) for repo in repositories}
+    wanted = set(namespaces_of)
+    for namespaces in namespaces_of.values():
+        wanted.update(namespaces)
     found: dict[tuple[str, str], dict] = {}
     for kind, subject, created_at in _active_exclusions_among(wanted, chunk):
         found[(kind, subject)] = {"kind": kind, "subject": subject, "created_at": created_at}
     matches: dict[str, dict] = {}
-    for repo in unique:
-        match = found.get((ExclusionKind.REPOSITORY, repo))
+    repository = ExclusionKind.REPOSITORY.value
+    namespace_kind = ExclusionKind.NAMESPACE.value
+    for repo, namespaces in namespaces_of.items():
+        match = found.get((repository, repo))
         if match is None:
-            for namespace in enclosing_namespaces(repo):  # outermost first, as exclusion_matching
-                match = found.get((ExclusionKind.NAMESPACE, namespace))
+            for namespace in namespaces:  # outermost first, as exclusion_matching
+                match = found.get((namespace_kind, namespace))
                 if match is not None:
                     break
         if match is not None:

@@ -127,6 +127,51 @@ def test_export_answers_304_for_the_same_checkpoint_and_format_only(client, auth
     assert changed["ETag"].startswith('"5-')
 
 
+def test_a_304_names_the_checkpoint_like_the_full_answer(client, auth) -> None:
+    _seed()
+    full = client.get("/api/v1/exclusions/export", **auth)
+    same = client.get("/api/v1/exclusions/export", HTTP_IF_NONE_MATCH=full["ETag"], **auth)
+    assert same.status_code == 304
+    for header in ("ETag", "X-Log-Size", "X-Checkpoint-Root", "Vary", "Cache-Control"):
+        assert same[header] == full[header]
+    assert same["X-Log-Size"] == "4"
+
+
+def test_the_etag_follows_the_signed_checkpoint_not_the_log(client, auth, settings) -> None:
+    from registry.checkpoints import checkpoint_publish
+    from registry.selectors import log_size
+
+    settings.LOG_CHECKPOINT_INTERVAL = 3600
+    _seed()  # the log's first checkpoint is signed at once, later ones wait for the interval
+    etag = client.get("/api/v1/exclusions/export", **auth)["ETag"]
+    exclusion_add(kind="repository", subject="github.com/new/one", cause="c:9")
+    unsigned = client.get("/api/v1/exclusions/export", HTTP_IF_NONE_MATCH=etag, **auth)
+    assert (unsigned.status_code, unsigned["ETag"]) == (304, etag)
+    checkpoint_publish(size=log_size(), force=True)
+    signed = client.get("/api/v1/exclusions/export", HTTP_IF_NONE_MATCH=etag, **auth)
+    assert signed.status_code == 200
+    assert signed["ETag"] != etag and signed["ETag"].startswith('"5-')
+    assert b"".join(signed.streaming_content).decode().splitlines() == [
+        "github.com/org/*",
+        "github.com/x/y",
+        "github.com/new/one",
+    ]
+
+
+def test_check_words_bad_input_as_its_serializer_does(client) -> None:
+    def problems(repo: str) -> list[str]:
+        response = client.get("/api/v1/check", {"repo": repo})
+        assert response.status_code == 400
+        return response.json()["error"]["fields"]["repo"]
+
+    assert problems("") == ["This field may not be blank."]
+    assert problems("   ") == ["This field may not be blank."]
+    assert problems("a/" + "b" * 599) == ["Ensure this field has no more than 600 characters."]
+    assert problems("a/\x00b") == ["Null characters are not allowed."]
+    assert problems("a/\tb")[0].startswith("The line contains a space or an invisible character")
+    assert problems("github.com/org") == ["Give a repository (owner/name), not a whole namespace."]
+
+
 def test_export_is_gzipped_when_asked(client, auth) -> None:
     _seed()
     response = client.get(

@@ -37,3 +37,24 @@ def test_pages_stop_at_the_checkpoint_and_skip_removed_entries() -> None:
         "github.com/o/r0",
         "github.com/o/r1",
     ]
+
+
+def test_database_pages_keep_log_order_across_pages() -> None:
+    """Log order, not subject order: the SQL renderer aggregates each sorted page as is."""
+    from django.db import connection
+
+    from registry.exports import _pg_pages
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL renderer runs on PostgreSQL only")
+    subjects = [f"github.com/o/r{n}" for n in (9, 3, 7, 1, 8, 2, 6, 0, 5, 4)]
+    for subject in subjects:
+        exclusion_add(kind="repository", subject=subject, cause="c")
+    exclusion_remove(kind="repository", subject="github.com/o/r1", cause="c", reason="r")
+    size = log_size()
+    pages = [page.decode().splitlines() for page in _pg_pages(size, "txt", page=3)]
+    assert pages == [
+        ["github.com/o/r9", "github.com/o/r3", "github.com/o/r7"],
+        ["github.com/o/r8", "github.com/o/r2", "github.com/o/r6"],
+        ["github.com/o/r0", "github.com/o/r5", "github.com/o/r4"],
+    ]

@@ -110,3 +110,42 @@ def test_the_admin_refuses_an_unknown_scope(admin_client) -> None:
     assert response.status_code == 200
     assert "registry:write is not one of the available choices" in response.content.decode()
     assert PipelineToken.objects.count() == 0
+
+
+def test_a_token_with_a_future_expiry_is_accepted(client) -> None:
+    _, key = token_create(name="mirror", scopes=["registry:read"], expires_days=1)
+    response = client.get(EXPORT, HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert response.status_code == 200
+
+
+def test_it_rejects_a_known_prefix_with_a_wrong_secret(client, token) -> None:
+    prefix = token.split(".")[0]
+    response = client.get(EXPORT, HTTP_AUTHORIZATION=f"Api-Key {prefix}.not-the-secret")
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "The API token is unknown or revoked."
+
+
+def test_a_revocation_applies_to_the_very_next_call(client, token) -> None:
+    assert client.get(EXPORT, HTTP_AUTHORIZATION=f"Api-Key {token}").status_code == 200
+    PipelineToken.objects.update(revoked=True)
+    assert client.get(EXPORT, HTTP_AUTHORIZATION=f"Api-Key {token}").status_code == 401
+
+
+def test_throttle_counters_live_in_the_shared_redis(settings) -> None:
+    """Every gunicorn worker counts in the same Redis key: one process-wide client per
+    pool must not turn the counter into a per-process one."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL): the in-memory cache is per process by design")
+    import redis
+    from django.core.cache import cache
+
+    from registry.tokens import _count
+
+    assert [_count("throttle:t:1", timeout=60) for _ in range(2)] == [1, 2]
+    other_worker = redis.Redis.from_url(settings.REDIS_URL)  # its own pool and connection
+    full_key = cache.make_and_validate_key("throttle:t:1")
+    assert int(other_worker.get(full_key)) == 2
+    assert 0 < other_worker.ttl(full_key) <= 60
+    other_worker.incr(full_key)
+    assert _count("throttle:t:1", timeout=60) == 4
+    other_worker.close()

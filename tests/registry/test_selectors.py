@@ -1,0 +1,38 @@
+import pytest
+
+from registry.selectors import exclusions_matching_many, repository_check
+from registry.services import exclusion_add
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bulk_matching_prefers_the_repository_then_the_outermost_group() -> None:
+    exclusion_add(kind="repository", subject="gitlab.com/a/b/c", cause="c")
+    exclusion_add(kind="namespace", subject="gitlab.com/a/b", cause="c")
+    exclusion_add(kind="namespace", subject="gitlab.com/a", cause="c")
+    exclusion_add(kind="repository", subject="gitlab.com/a/b", cause="c")  # also a group's path
+    matches = exclusions_matching_many(
+        ["gitlab.com/a/b/c", "gitlab.com/a/b/d", "gitlab.com/z/y", "gitlab.com/a/b/c"]
+    )
+    assert {repo: (m["kind"], m["subject"]) for repo, m in matches.items()} == {
+        "gitlab.com/a/b/c": ("repository", "gitlab.com/a/b/c"),
+        "gitlab.com/a/b/d": ("namespace", "gitlab.com/a"),
+    }
+
+
+def test_bulk_matching_is_not_fooled_by_a_newline_in_a_subject() -> None:
+    """Subjects travel to PostgreSQL as one newline-joined string unless one holds a newline."""
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="c")
+    matches = exclusions_matching_many(["github.com/a/b\ngithub.com/a/b", "github.com/x/y"])
+    assert matches == {}
+    assert list(exclusions_matching_many(["github.com/a/b", "github.com/x/y"])) == [
+        "github.com/a/b"
+    ]
+
+
+def test_the_single_check_agrees_with_the_bulk_one() -> None:
+    exclusion_add(kind="namespace", subject="gitlab.com/a", cause="c")
+    exclusion_add(kind="repository", subject="gitlab.com/a/b", cause="c")
+    match, size = repository_check("gitlab.com/a/b/c")
+    assert (match["kind"], match["subject"], size) == ("namespace", "gitlab.com/a", 2)
+    assert repository_check("gitlab.com/z/y") == (None, 2)
