@@ -3,11 +3,16 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework_api_key.models import APIKey
 
 from governance import views
 
 admin.site.site_header = "Opt-out portal administration"
 admin.site.site_title = "Opt-out portal"
+# The token library's own key model is unused (pipeline tokens are registry.PipelineToken,
+# which adds scopes); its page would invite maintainers to make keys that open nothing.
+# Unregistered here because the library's admin module loads after the registry's.
+admin.site.unregister(APIKey)
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -51,3 +51,11 @@ def test_the_status_page_opens_only_with_the_secret_token(client) -> None:
     assert client.get(link).status_code == 200
     path = link.split("?")[0]
     assert client.get(path + "?token=wrong").status_code == 404
+
+
+def test_the_admin_offers_only_pipeline_tokens_not_the_unused_library_keys(client) -> None:
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.org", "pw-123456789")
+    client.force_login(admin)
+    index = client.get("/admin/").content.decode()
+    assert "/admin/registry/pipelinetoken/" in index
+    assert "/admin/rest_framework_api_key/" not in index
