@@ -79,3 +79,15 @@ def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_every_environment_variable_the_settings_read_is_in_the_readme() -> None:
+    import re
+
+    source = (ROOT / "governance" / "settings.py").read_text()
+    names = set(re.findall(r'env_[a-z_]+\(\s*"([A-Z0-9_]+)"', source))
+    names |= set(re.findall(r'forges_from_env\(\s*"([A-Z0-9_]+)"', source))
+    names |= {f"{p}_CLIENT_ID" for p in re.findall(r'_oauth_apps\(\s*"([A-Z0-9_]+)"', source)}
+    readme = (ROOT / "README.md").read_text()
+    assert len(names) > 30
+    assert sorted(n for n in names if f"`{n}`" not in readme) == []
