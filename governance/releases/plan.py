@@ -23,6 +23,7 @@ from governance.releases.layout import dataset_store, final_path, index_path
 from governance.releases.matching import (
     CompiledExclusions,
     compiled_exclusions_at,
+    exclusion_table_derive,
     exclusions_changed,
     matching_subjects,
 )
@@ -110,6 +111,12 @@ def _delta(previous: DatasetVersion | None, version: DatasetVersion) -> Compiled
     """Exclusions whose state changed since ``previous`` (None: no previous version)."""
     if previous is None:
         return None
+    exclusion_table_derive(
+        size=version.log_size,
+        root_hash=version.root_hash,
+        base_size=previous.log_size,
+        base_root_hash=previous.root_hash,
+    )
     return exclusions_changed(
         compiled_exclusions_at(previous.log_size, previous.root_hash),
         compiled_exclusions_at(version.log_size, version.root_hash),

@@ -12,6 +12,9 @@ same bytes each time, and the shard is marked done by a conditional UPDATE.
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,6 +50,10 @@ logger = logging.getLogger(__name__)
 ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
 ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like content)
 BATCH_ROWS = 8192
+# Source batches decoded ahead by a reader thread while this one filters, encodes and
+# hashes: pyarrow releases the GIL in both, so one shard uses two cores. Memory grows by
+# this many batches, still bounded by batch size, not by the shard.
+READ_AHEAD_BATCHES = 2
 PROGRESS_EVERY_ROWS = 65_536
 
 
@@ -180,7 +187,7 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                 use_dictionary=_dictionary_columns(reader),
             )
             buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
-            for batch in reader.iter_batches(batch_size=BATCH_ROWS):
+            for batch in _read_ahead(reader.iter_batches(batch_size=BATCH_ROWS)):
                 kept = batch.filter(keep.slice(rows_in, batch.num_rows))
                 buffer.add(kept)
                 rows_in += batch.num_rows
@@ -206,6 +213,24 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
         "bytes": written.bytes,
         "sha256": written.sha256,
     }
+
+
+def _read_ahead(
+    batches: Iterator[pa.RecordBatch], depth: int = READ_AHEAD_BATCHES
+) -> Iterator[pa.RecordBatch]:
+    """The same batches in the same order, decoded by one background thread.
+
+    One thread calls ``next`` in turn, so the order (and so the output bytes) is the
+    source's. Leaving early waits for at most ``depth`` reads in flight.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-read") as pool:
+        pending = deque(pool.submit(next, batches, None) for _ in range(depth))
+        while True:
+            batch = pending.popleft().result()
+            if batch is None:
+                return
+            pending.append(pool.submit(next, batches, None))
+            yield batch
 
 
 def _progress(version: DatasetVersion, rows: int) -> None:
