@@ -172,40 +172,45 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
             )
         # Pass 1 reads only the repository column (a few bytes a row) and decides every
         # row at once: one hash lookup per distinct repository, not one set build per
-        # batch. It also yields the shard's repository index.
+        # batch.
         names = reader.read(columns=[dataset.repo_column]).column(0).combine_chunks()
         keep = pc.invert(excluded_mask(names, dataset.implied_host, exclusions))
-        index = _repository_index(names, dataset.implied_host)
-        del names
-        # Pass 2 streams every column, a batch at a time.
-        with store.atomic_writer(target) as (hashing, written):
-            writer = pq.ParquetWriter(
-                hashing,
-                schema,
-                compression="zstd",
-                compression_level=ZSTD_LEVEL,
-                use_dictionary=_dictionary_columns(reader),
-            )
-            buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
-            for batch in _read_ahead(reader.iter_batches(batch_size=BATCH_ROWS)):
-                kept = batch.filter(keep.slice(rows_in, batch.num_rows))
-                buffer.add(kept)
-                rows_in += batch.num_rows
-                rows_out += kept.num_rows
-                pending_progress += batch.num_rows
-                if pending_progress >= PROGRESS_EVERY_ROWS:
-                    _progress(version, pending_progress)
-                    pending_progress = 0
-            buffer.finish()
-            crash_point("shard_partial")  # a temporary file half-written
-            writer.close()
+        previous = version.previous
+        before = (
+            compiled_exclusions_at(previous.log_size, previous.root_hash)
+            if previous
+            else NO_EXCLUSIONS
+        )
+        # The shard's repository index and changelog part are pure Arrow work (no GIL,
+        # no database): a side thread computes them while pass 2 streams the shard.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
+            summary = side.submit(_summarise, names, dataset.implied_host, before, exclusions)
+            del names
+            # Pass 2 streams every column, a batch at a time.
+            with store.atomic_writer(target, background=True) as (hashing, written):
+                writer = pq.ParquetWriter(
+                    hashing,
+                    schema,
+                    compression="zstd",
+                    compression_level=ZSTD_LEVEL,
+                    use_dictionary=_dictionary_columns(reader),
+                )
+                buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
+                for batch in _read_ahead(reader.iter_batches(batch_size=BATCH_ROWS)):
+                    kept = batch.filter(keep.slice(rows_in, batch.num_rows))
+                    buffer.add(kept)
+                    rows_in += batch.num_rows
+                    rows_out += kept.num_rows
+                    pending_progress += batch.num_rows
+                    if pending_progress >= PROGRESS_EVERY_ROWS:
+                        _progress(version, pending_progress)
+                        pending_progress = 0
+                buffer.finish()
+                crash_point("shard_partial")  # a temporary file half-written
+                writer.close()
+            index, changes = summary.result()
     _progress(version, pending_progress)
     _write_index(store, shard.source_fingerprint, index)
-    previous = version.previous
-    before = (
-        compiled_exclusions_at(previous.log_size, previous.root_hash) if previous else NO_EXCLUSIONS
-    )
-    changes = shard_changes(index, before=before, after=exclusions)
     _write_table(store, f"{work_path(store, version.version)}/changes/{shard.name}", changes)
     return {
         "rows_in": rows_in,
@@ -213,6 +218,14 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
         "bytes": written.bytes,
         "sha256": written.sha256,
     }
+
+
+def _summarise(
+    names: pa.Array, host: str, before: CompiledExclusions, after: CompiledExclusions
+) -> tuple[pa.Table, pa.Table]:
+    """The shard's repository index and its changes between the two checkpoints."""
+    index = _repository_index(names, host)
+    return index, shard_changes(index, before=before, after=after)
 
 
 def _read_ahead(
