@@ -15,6 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -55,6 +56,7 @@ BATCH_ROWS = 8192
 # this many batches, still bounded by batch size, not by the shard.
 READ_AHEAD_BATCHES = 2
 PROGRESS_EVERY_ROWS = 65_536
+_Item = TypeVar("_Item")
 
 
 def shard_build(*, shard_id: int) -> ShardBuild | None:
@@ -196,12 +198,12 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                     use_dictionary=_dictionary_columns(reader),
                 )
                 buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
-                for batch in _read_ahead(reader.iter_batches(batch_size=BATCH_ROWS)):
-                    kept = batch.filter(keep.slice(rows_in, batch.num_rows))
+                batches = reader.iter_batches(batch_size=BATCH_ROWS)
+                for read, kept in _read_ahead(_kept_batches(batches, keep)):
                     buffer.add(kept)
-                    rows_in += batch.num_rows
+                    rows_in += read
                     rows_out += kept.num_rows
-                    pending_progress += batch.num_rows
+                    pending_progress += read
                     if pending_progress >= PROGRESS_EVERY_ROWS:
                         _progress(version, pending_progress)
                         pending_progress = 0
@@ -228,22 +230,33 @@ def _summarise(
     return index, shard_changes(index, before=before, after=after)
 
 
-def _read_ahead(
-    batches: Iterator[pa.RecordBatch], depth: int = READ_AHEAD_BATCHES
-) -> Iterator[pa.RecordBatch]:
-    """The same batches in the same order, decoded by one background thread.
+def _kept_batches(
+    batches: Iterator[pa.RecordBatch], keep: pa.Array
+) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """(rows read, the batch's kept rows) for each source batch, in order."""
+    offset = 0
+    for batch in batches:
+        mask = keep.slice(offset, batch.num_rows)
+        offset += batch.num_rows
+        # Nothing dropped: the batch itself, not a copy of it (same rows, same bytes out).
+        yield batch.num_rows, batch if mask.true_count == batch.num_rows else batch.filter(mask)
+
+
+def _read_ahead(items: Iterator[_Item], depth: int = READ_AHEAD_BATCHES) -> Iterator[_Item]:
+    """The same items in the same order, produced by one background thread.
 
     One thread calls ``next`` in turn, so the order (and so the output bytes) is the
-    source's. Leaving early waits for at most ``depth`` reads in flight.
+    source's; decoding and filtering happen there, off the encoding thread. Leaving
+    early waits for at most ``depth`` items in flight.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-read") as pool:
-        pending = deque(pool.submit(next, batches, None) for _ in range(depth))
+        pending = deque(pool.submit(next, items, None) for _ in range(depth))
         while True:
-            batch = pending.popleft().result()
-            if batch is None:
+            item = pending.popleft().result()
+            if item is None:
                 return
-            pending.append(pool.submit(next, batches, None))
-            yield batch
+            pending.append(pool.submit(next, items, None))
+            yield item
 
 
 def _progress(version: DatasetVersion, rows: int) -> None:
