@@ -52,6 +52,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wide-rows", type=int, default=20_000, help="rows per wide shard")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument(
+        "--worker-log-level",
+        default="WARNING",
+        help="INFO writes each task's run time to <workdir>/worker.log (for breakdowns)",
+    )
     parser.add_argument("--no-repeat", action="store_true", help="skip the second full release")
     parser.add_argument(
         "--rounds", type=int, default=2, help="(b) and (c) are run this many times; best kept"
@@ -149,7 +154,7 @@ def start_worker(args: argparse.Namespace, queue: str) -> subprocess.Popen:
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
-            "--loglevel=WARNING",
+            f"--loglevel={args.worker_log_level}",
             "-Q",
             queue,
             "-n",

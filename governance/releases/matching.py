@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from governance.releases.storage import Store
+from registry.models import Exclusion
 from registry.selectors import ExclusionSet, exclusions_at
 
 REPOSITORY = "repository"
@@ -48,6 +49,31 @@ def compile_exclusions(exclusions: ExclusionSet) -> CompiledExclusions:
     )
 
 
+def _table_path(store: Store, size: int, root_hash: str) -> str:
+    if not root_hash:
+        return ""
+    return store.path(".exclusions", f"{size}-{base64.b64decode(root_hash).hex()}.parquet")
+
+
+def _write_exclusion_table(store: Store, path: str, size: int, table: pa.Table) -> None:
+    with store.atomic_writer(path) as (hashing, _written):
+        pq.write_table(
+            table.replace_schema_metadata({"size": str(size)}), hashing, compression="zstd"
+        )
+
+
+def _sorted_table(kinds: pa.Array, subjects: pa.Array) -> pa.Table:
+    """Repository exclusions first, then namespaces, each sorted by subject (byte order)."""
+    table = pa.table({"kind": kinds, "subject": subjects})
+    table = table.sort_by([("kind", "descending"), ("subject", "ascending")])
+    return pa.table(
+        {
+            "kind": table.column("kind").combine_chunks(),
+            "subject": table.column("subject").combine_chunks(),
+        }
+    )
+
+
 @functools.lru_cache(maxsize=4)
 def exclusion_table_at(size: int, root_hash: str) -> pa.Table:
     """The exclusions at a checkpoint as a table (kind, subject), sorted.
@@ -56,19 +82,17 @@ def exclusion_table_at(size: int, root_hash: str) -> pa.Table:
     hash commits to its content, so a (size, root hash) pair always names the same set,
     even across databases (as in tests). The first process to need it replays the log
     and stores it under the storage root's ``.exclusions/``; every other process, on any
-    machine, reads that file instead. Verification never uses this cache: it replays
-    the log itself.
+    machine, reads that file instead (the planner usually stores it first, derived from
+    the previous version's table: see ``exclusion_table_derive``). Verification never
+    uses this cache: it replays the log itself.
     """
     store = Store.at(str(settings.DATASET_STORAGE_ROOT))
-    path = ""
-    if root_hash:
-        name = f"{size}-{base64.b64decode(root_hash).hex()}.parquet"
-        path = store.path(".exclusions", name)
-        if store.exists(path):
-            with store.open_read(path) as handle:
-                table = pq.read_table(handle)
-            if table.schema.metadata and table.schema.metadata.get(b"size") == str(size).encode():
-                return table.replace_schema_metadata(None)
+    path = _table_path(store, size, root_hash)
+    if path and store.exists(path):
+        with store.open_read(path) as handle:
+            table = pq.read_table(handle)
+        if table.schema.metadata and table.schema.metadata.get(b"size") == str(size).encode():
+            return table.replace_schema_metadata(None)
     exclusions = exclusions_at(size)
     subjects = sorted(exclusions.repositories) + sorted(exclusions.namespaces)
     kinds = [REPOSITORY] * len(exclusions.repositories) + [NAMESPACE] * len(exclusions.namespaces)
@@ -76,11 +100,54 @@ def exclusion_table_at(size: int, root_hash: str) -> pa.Table:
         {"kind": pa.array(kinds, pa.string()), "subject": pa.array(subjects, pa.string())}
     )
     if path:
-        with store.atomic_writer(path) as (hashing, _written):
-            pq.write_table(
-                table.replace_schema_metadata({"size": str(size)}), hashing, compression="zstd"
-            )
+        _write_exclusion_table(store, path, size, table)
     return table
+
+
+def _keys(kinds: pa.Array, subjects: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(kinds, subjects, "\0")
+
+
+def exclusion_table_derive(
+    *, size: int, root_hash: str, base_size: int, base_root_hash: str
+) -> bool:
+    """Store the table at ``size`` as the one at ``base_size`` plus the log in between.
+
+    An incremental release changes a few exclusions out of hundreds of thousands: reading
+    only the exclusions added or removed between the two sizes is much cheaper than
+    replaying the whole log. The base must be a checkpoint of this same log (the previous
+    version's), so its table is the set at ``base_size``. Returns whether it stored one.
+    """
+    store = Store.at(str(settings.DATASET_STORAGE_ROOT))
+    path = _table_path(store, size, root_hash)
+    if not path or not base_root_hash or base_size > size or store.exists(path):
+        return False
+    base = exclusion_table_at(base_size, base_root_hash)
+    # Every exclusion whose state may differ between the two sizes: removed in between
+    # (so in force at base_size, or added in between too), or added in between.
+    removed = Exclusion.objects.filter(
+        removed_at_index__gte=base_size, removed_at_index__lt=size
+    ).values_list("kind", "subject")
+    added = (
+        Exclusion.objects.filter(added_at_index__gte=base_size, added_at_index__lt=size)
+        .exclude(removed_at_index__lt=size)
+        .values_list("kind", "subject")
+    )
+    removed, added = list(removed), list(added)
+    touched = pa.array([f"{k}\0{s}" for k, s in removed + added], pa.string())
+    base_kinds = base.column("kind").combine_chunks()
+    base_subjects = base.column("subject").combine_chunks()
+    kept = pc.invert(pc.is_in(_keys(base_kinds, base_subjects), value_set=touched))
+    table = _sorted_table(
+        pa.concat_arrays(
+            [pc.filter(base_kinds, kept), pa.array([k for k, _s in added], pa.string())]
+        ),
+        pa.concat_arrays(
+            [pc.filter(base_subjects, kept), pa.array([s for _k, s in added], pa.string())]
+        ),
+    )
+    _write_exclusion_table(store, path, size, table)
+    return True
 
 
 def _by_depth(namespaces: pa.Array) -> dict[int, pa.Array]:

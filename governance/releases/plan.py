@@ -23,6 +23,8 @@ from governance.releases.layout import dataset_store, final_path, index_path
 from governance.releases.matching import (
     CompiledExclusions,
     compiled_exclusions_at,
+    exclusion_table_at,
+    exclusion_table_derive,
     exclusions_changed,
     matching_subjects,
 )
@@ -109,7 +111,16 @@ def release_start(*, dataset_id: int, triggered_by: str = "") -> DatasetVersion:
 def _delta(previous: DatasetVersion | None, version: DatasetVersion) -> CompiledExclusions | None:
     """Exclusions whose state changed since ``previous`` (None: no previous version)."""
     if previous is None:
+        # Stored once here, so the shard tasks read a file instead of each replaying
+        # the registry log at the same moment.
+        exclusion_table_at(version.log_size, version.root_hash)
         return None
+    exclusion_table_derive(
+        size=version.log_size,
+        root_hash=version.root_hash,
+        base_size=previous.log_size,
+        base_root_hash=previous.root_hash,
+    )
     return exclusions_changed(
         compiled_exclusions_at(previous.log_size, previous.root_hash),
         compiled_exclusions_at(version.log_size, version.root_hash),

@@ -12,6 +12,10 @@ same bytes each time, and the shard is marked done by a conditional UPDATE.
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,7 +51,12 @@ logger = logging.getLogger(__name__)
 ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
 ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like content)
 BATCH_ROWS = 8192
+# Source batches decoded ahead by a reader thread while this one filters, encodes and
+# hashes: pyarrow releases the GIL in both, so one shard uses two cores. Memory grows by
+# this many batches, still bounded by batch size, not by the shard.
+READ_AHEAD_BATCHES = 2
 PROGRESS_EVERY_ROWS = 65_536
+_Item = TypeVar("_Item")
 
 
 def shard_build(*, shard_id: int) -> ShardBuild | None:
@@ -165,40 +174,45 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
             )
         # Pass 1 reads only the repository column (a few bytes a row) and decides every
         # row at once: one hash lookup per distinct repository, not one set build per
-        # batch. It also yields the shard's repository index.
+        # batch.
         names = reader.read(columns=[dataset.repo_column]).column(0).combine_chunks()
         keep = pc.invert(excluded_mask(names, dataset.implied_host, exclusions))
-        index = _repository_index(names, dataset.implied_host)
-        del names
-        # Pass 2 streams every column, a batch at a time.
-        with store.atomic_writer(target) as (hashing, written):
-            writer = pq.ParquetWriter(
-                hashing,
-                schema,
-                compression="zstd",
-                compression_level=ZSTD_LEVEL,
-                use_dictionary=_dictionary_columns(reader),
-            )
-            buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
-            for batch in reader.iter_batches(batch_size=BATCH_ROWS):
-                kept = batch.filter(keep.slice(rows_in, batch.num_rows))
-                buffer.add(kept)
-                rows_in += batch.num_rows
-                rows_out += kept.num_rows
-                pending_progress += batch.num_rows
-                if pending_progress >= PROGRESS_EVERY_ROWS:
-                    _progress(version, pending_progress)
-                    pending_progress = 0
-            buffer.finish()
-            crash_point("shard_partial")  # a temporary file half-written
-            writer.close()
+        previous = version.previous
+        before = (
+            compiled_exclusions_at(previous.log_size, previous.root_hash)
+            if previous
+            else NO_EXCLUSIONS
+        )
+        # The shard's repository index and changelog part are pure Arrow work (no GIL,
+        # no database): a side thread computes them while pass 2 streams the shard.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
+            summary = side.submit(_summarise, names, dataset.implied_host, before, exclusions)
+            del names
+            # Pass 2 streams every column, a batch at a time.
+            with store.atomic_writer(target, background=True) as (hashing, written):
+                writer = pq.ParquetWriter(
+                    hashing,
+                    schema,
+                    compression="zstd",
+                    compression_level=ZSTD_LEVEL,
+                    use_dictionary=_dictionary_columns(reader),
+                )
+                buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
+                batches = reader.iter_batches(batch_size=BATCH_ROWS)
+                for read, kept in _read_ahead(_kept_batches(batches, keep)):
+                    buffer.add(kept)
+                    rows_in += read
+                    rows_out += kept.num_rows
+                    pending_progress += read
+                    if pending_progress >= PROGRESS_EVERY_ROWS:
+                        _progress(version, pending_progress)
+                        pending_progress = 0
+                buffer.finish()
+                crash_point("shard_partial")  # a temporary file half-written
+                writer.close()
+            index, changes = summary.result()
     _progress(version, pending_progress)
     _write_index(store, shard.source_fingerprint, index)
-    previous = version.previous
-    before = (
-        compiled_exclusions_at(previous.log_size, previous.root_hash) if previous else NO_EXCLUSIONS
-    )
-    changes = shard_changes(index, before=before, after=exclusions)
     _write_table(store, f"{work_path(store, version.version)}/changes/{shard.name}", changes)
     return {
         "rows_in": rows_in,
@@ -206,6 +220,43 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
         "bytes": written.bytes,
         "sha256": written.sha256,
     }
+
+
+def _summarise(
+    names: pa.Array, host: str, before: CompiledExclusions, after: CompiledExclusions
+) -> tuple[pa.Table, pa.Table]:
+    """The shard's repository index and its changes between the two checkpoints."""
+    index = _repository_index(names, host)
+    return index, shard_changes(index, before=before, after=after)
+
+
+def _kept_batches(
+    batches: Iterator[pa.RecordBatch], keep: pa.Array
+) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """(rows read, the batch's kept rows) for each source batch, in order."""
+    offset = 0
+    for batch in batches:
+        mask = keep.slice(offset, batch.num_rows)
+        offset += batch.num_rows
+        # Nothing dropped: the batch itself, not a copy of it (same rows, same bytes out).
+        yield batch.num_rows, batch if mask.true_count == batch.num_rows else batch.filter(mask)
+
+
+def _read_ahead(items: Iterator[_Item], depth: int = READ_AHEAD_BATCHES) -> Iterator[_Item]:
+    """The same items in the same order, produced by one background thread.
+
+    One thread calls ``next`` in turn, so the order (and so the output bytes) is the
+    source's; decoding and filtering happen there, off the encoding thread. Leaving
+    early waits for at most ``depth`` items in flight.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-read") as pool:
+        pending = deque(pool.submit(next, items, None) for _ in range(depth))
+        while True:
+            item = pending.popleft().result()
+            if item is None:
+                return
+            pending.append(pool.submit(next, items, None))
+            yield item
 
 
 def _progress(version: DatasetVersion, rows: int) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
 import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,11 +16,14 @@ from governance.releases.matching import (
     all_namespaces,
     compile_exclusions,
     excluded_mask,
+    exclusion_table_derive,
     exclusions_changed,
     matching_subjects,
 )
+from registry.checkpoints import checkpoint_latest
 from registry.matching import is_repository_excluded
-from registry.selectors import ExclusionSet
+from registry.selectors import ExclusionSet, exclusions_at
+from registry.services import exclusion_add, exclusion_remove
 
 _part = st.sampled_from(["a", "b", "Ab", "c-d"])
 _repo = st.lists(_part, min_size=2, max_size=4).map("/".join)
@@ -64,3 +72,39 @@ def test_changed_exclusions_are_the_symmetric_difference() -> None:
     assert sorted(changed.repositories.to_pylist()) == ["github.com/o/a", "github.com/o/c"]
     assert sorted(all_namespaces(changed).to_pylist()) == ["github.com/x", "gitlab.com/g/sub"]
     assert exclusions_changed(NO_EXCLUSIONS, NO_EXCLUSIONS).count == 0
+
+
+@pytest.mark.django_db
+def test_a_table_derived_from_an_earlier_checkpoint_equals_the_replayed_one(settings) -> None:
+    exclusion_add(kind="repository", subject="github.com/o/a", cause="t")
+    exclusion_add(kind="repository", subject="github.com/o/b", cause="t")
+    exclusion_add(kind="namespace", subject="github.com/x", cause="t")
+    base = checkpoint_latest()
+    exclusion_remove(kind="repository", subject="github.com/o/a", cause="t", reason="back")
+    exclusion_add(kind="repository", subject="github.com/o/c", cause="t")
+    exclusion_add(kind="namespace", subject="gitlab.com/g/sub", cause="t")
+    exclusion_remove(kind="namespace", subject="gitlab.com/g/sub", cause="t", reason="back")
+    exclusion_remove(kind="namespace", subject="github.com/x", cause="t", reason="back")
+    exclusion_add(kind="namespace", subject="github.com/x", cause="t")  # removed, then again
+    exclusion_add(kind="repository", subject="github.com/a/z", cause="t")
+    after = checkpoint_latest()
+
+    stored = exclusion_table_derive(
+        size=after.size,
+        root_hash=after.root_hash_b64,
+        base_size=base.size,
+        base_root_hash=base.root_hash_b64,
+    )
+
+    name = f"{after.size}-{base64.b64decode(after.root_hash_b64).hex()}.parquet"
+    derived = pq.read_table(Path(settings.DATASET_STORAGE_ROOT) / ".exclusions" / name)
+    assert stored is True
+    assert derived.replace_schema_metadata(None).to_pylist() == [
+        {"kind": "repository", "subject": "github.com/a/z"},
+        {"kind": "repository", "subject": "github.com/o/b"},
+        {"kind": "repository", "subject": "github.com/o/c"},
+        {"kind": "namespace", "subject": "github.com/x"},
+    ]
+    replayed = exclusions_at(after.size)
+    assert sorted(replayed.repositories) == ["github.com/a/z", "github.com/o/b", "github.com/o/c"]
+    assert sorted(replayed.namespaces) == ["github.com/x"]
