@@ -20,6 +20,7 @@ from governance.env import (
     env_redis_url,
     env_str,
 )
+from registry.forges import forges_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
@@ -246,8 +247,6 @@ OPTOUT_OUTBOUND_MAX_BYTES = env_int("OPTOUT_OUTBOUND_MAX_BYTES", 8 * 1024 * 1024
 OPTOUT_OUTBOUND_ALLOW_LOOPBACK = env_bool("OPTOUT_OUTBOUND_ALLOW_LOOPBACK", False)
 # Forges beyond the four defaults: a JSON list in the environment (docs/requests.md),
 # parsed into registry.forges.Forge objects; a bad value stops start-up, naming the key.
-from registry.forges import forges_from_env  # noqa: E402 (settings of the optout area)
-
 REGISTRY_EXTRA_FORGES: list = forges_from_env("REGISTRY_EXTRA_FORGES")
 CELERY_BEAT_SCHEDULE["optout-expire-unverified"] = {
     "task": "optout.tasks.expire_unverified",

@@ -199,18 +199,22 @@ def forges() -> dict[str, Forge]:
 def forge_for_host(host: str) -> Forge | None:
     """The forge answering to ``host`` (its canonical name or an alias), any case."""
     lowered = host.lower()
-    for forge in forges().values():
-        if lowered == forge.host or lowered in forge.aliases:
-            return forge
-    return None
+    table = forges()
+    if lowered in table:  # the common case: one dict lookup, no scan
+        return table[lowered]
+    return next((forge for forge in table.values() if lowered in forge.aliases), None)
 
 
 # --- Extra forges from the environment ----------------------------------------------------
 
 # Which built-in forge lends its name rules (and nested groups, reserved pages) to an extra
 # forge of that software. "gitea" covers Gitea and Forgejo (Codeberg runs Forgejo).
-_RULES_FROM = {"github": "github.com", "gitlab": "gitlab.com", "gitea": "codeberg.org"}
-_RULES_FROM["bitbucket"] = "bitbucket.org"
+_RULES_FROM = {
+    "github": "github.com",
+    "gitlab": "gitlab.com",
+    "gitea": "codeberg.org",
+    "bitbucket": "bitbucket.org",
+}
 # Where the API lives under the web address when the variable does not say.
 _API_PATHS = {"github": "/api/v3", "gitlab": "/api/v4", "gitea": "/api/v1"}
 _PROVIDERS = ("github", "gitlab")

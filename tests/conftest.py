@@ -134,8 +134,13 @@ WORKER_GIT_HOST = "git.worker.loopback.test"
 
 
 def worker_forges_json(base_url: str) -> str:
-    forge = {"host": WORKER_GIT_HOST, "web_base_url": base_url, "name_rules": "github"}
-    return json.dumps([{**forge, "label": "Loopback git (worker)"}])
+    forge = {
+        "host": WORKER_GIT_HOST,
+        "web_base_url": base_url,
+        "name_rules": "github",
+        "label": "Loopback git (worker)",
+    }
+    return json.dumps([forge])
 
 
 @pytest.fixture(scope="session")
