@@ -26,6 +26,9 @@ def _answer(request: HttpRequest, status: int) -> HttpResponse:
     code, message = _MESSAGES[status]
     if request.path.startswith(_API_PREFIXES):
         return JsonResponse(error_body(code, message), status=status)
+    if status >= 500:
+        # No template or context processors: the failure may be in one of them.
+        return HttpResponse(f"<h1>Server error</h1><p>{message}</p>", status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
@@ -42,8 +45,4 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    code, message = _MESSAGES[500]
-    if request.path.startswith(_API_PREFIXES):
-        return JsonResponse(error_body(code, message), status=500)
-    # No template context processors here: the failure may be in one of them.
-    return HttpResponse(f"<h1>Server error</h1><p>{message}</p>", status=500)
+    return _answer(request, 500)
