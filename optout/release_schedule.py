@@ -1,19 +1,18 @@
 """When the next dataset release is expected, for the owner's status page.
 
-Reads governance only through its selector ``governance.selectors.next_release_at`` (from
-the releases work). Where that selector is absent, or no dataset has a release cadence,
-the answer is "when maintainers run one".
+Reads governance only through its selector ``governance.selectors.next_release_at``.
+Where no dataset has a release cadence, the answer is "when maintainers run one".
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
 
 from governance.models import Dataset
+from governance.selectors import next_release_at
 
 UNSCHEDULED = "when maintainers run one"
 
@@ -25,13 +24,6 @@ class NextRelease:
 
 
 def expected_next_release(*, now: datetime | None = None) -> NextRelease:
-    try:
-        selectors = importlib.import_module("governance.selectors")
-    except ImportError:  # the releases selectors are not on this branch yet
-        return NextRelease(None, UNSCHEDULED)
-    next_release_at = getattr(selectors, "next_release_at", None)
-    if next_release_at is None:
-        return NextRelease(None, UNSCHEDULED)
     now = now or timezone.now()
     dates = [at for dataset in Dataset.objects.all() if (at := next_release_at(dataset, now=now))]
     if not dates:

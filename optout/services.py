@@ -50,14 +50,6 @@ class SubmissionResult:
     lines: list[LineResult] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)  # line number (0: whole form) → message
 
-    @property
-    def subjects(self) -> list[Identifier]:
-        return [
-            line.identifier
-            for line in self.lines
-            if line.outcome == LineOutcome.ACCEPTED and line.identifier is not None
-        ]
-
 
 def _classify_lines(lines: list[str]) -> list[LineResult]:
     # Other people's requests play no part here, not even those sent to the same address:

@@ -63,10 +63,6 @@ class VerificationReport:
     run: VerificationRun
     attempts: list[VerificationAttempt]
 
-    @property
-    def all_proven(self) -> bool:
-        return not self.request.subjects.filter(verified_at=None).exists()
-
 
 def verification_start(*, request_id: int, user: AbstractBaseUser | None = None) -> VerificationRun:
     """Check the request may be verified now and record the run (which the rate limit counts).

@@ -19,9 +19,6 @@ def test_without_a_scheduled_dataset_the_release_is_when_maintainers_run_one() -
 
 
 def test_a_dataset_with_a_cadence_gives_the_date() -> None:
-    selectors = pytest.importorskip("governance.selectors")
-    if not hasattr(selectors, "next_release_at"):
-        pytest.skip("governance.selectors.next_release_at comes with the releases work")
     Dataset.objects.create(
         name="weekly", source_uri="/src", output_uri="/out", release_cadence=timedelta(days=7)
     )
