@@ -103,6 +103,7 @@ class RequestDetailSerializer(serializers.Serializer):
 
 
 def _detail(request: RemovalRequest) -> dict:
+    release = expected_next_release()
     view = {
         "id": request.public_id,
         "status": request.status,
@@ -112,8 +113,8 @@ def _detail(request: RemovalRequest) -> dict:
         "subjects": list(request.subjects.all()),
         "evidence": list(request_evidence(request)),
         "events": list(request.events.all()),
-        "next_step": next_step(request),
-        "next_release": expected_next_release(),
+        "next_step": next_step(request, release=release),
+        "next_release": release,
     }
     return RequestDetailSerializer(view).data
 

@@ -69,14 +69,18 @@ class ForgeSigninMethod:
     def __init__(self, user: AbstractBaseUser) -> None:
         self.user = user
         self.used_token_ids: set[int] = set()  # deleted when the run is recorded
+        self._tokens: dict[str, SocialToken | None] = {}
 
     def _token(self, provider: str) -> SocialToken | None:
-        return (
-            SocialToken.objects.filter(account__user=self.user, account__provider=provider)
-            .select_related("account")
-            .order_by("-id")
-            .first()
-        )
+        # applies_to and check ask for every subject of the run: one query per provider.
+        if provider not in self._tokens:
+            self._tokens[provider] = (
+                SocialToken.objects.filter(account__user=self.user, account__provider=provider)
+                .select_related("account")
+                .order_by("-id")
+                .first()
+            )
+        return self._tokens[provider]
 
     def applies_to(self, identifier: Identifier) -> bool:
         forge = forges()[identifier.host]

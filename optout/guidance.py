@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from optout.enums import RequestStatus
 from optout.models import RemovalRequest
-from optout.release_schedule import expected_next_release
+from optout.release_schedule import NextRelease, expected_next_release
 
 
-def next_step(request: RemovalRequest) -> str:
+def next_step(request: RemovalRequest, *, release: NextRelease | None = None) -> str:
+    """``release``: the expected next release when the caller already has it."""
     status = request.status
     if status == RequestStatus.PENDING_VERIFICATION:
         expires = f" before {request.expires_at:%Y-%m-%d %H:%M} UTC" if request.expires_at else ""
@@ -23,7 +24,7 @@ def next_step(request: RemovalRequest) -> str:
             "when yours is approved."
         )
     if status == RequestStatus.APPROVED:
-        release = expected_next_release()
+        release = release or expected_next_release()
         return (
             "Your repositories are in the exclusion registry. The next dataset release "
             f"removes them; next release: {release.note}. We e-mail you when it ships."

@@ -87,6 +87,7 @@ def _render_status(
     status_code: int = 200,
 ) -> HttpResponse:
     can_verify = removal_request.status == RequestStatus.PENDING_VERIFICATION
+    release = expected_next_release()
     context = {
         "removal_request": removal_request,
         "token": token,
@@ -94,8 +95,8 @@ def _render_status(
         "events": removal_request.events.all(),
         "evidence": request_evidence(removal_request),
         "running_check": removal_request.verification_runs.filter(finished_at=None).first(),
-        "next_step": next_step(removal_request),
-        "next_release": expected_next_release(),
+        "next_step": next_step(removal_request, release=release),
+        "next_release": release,
         "can_verify": can_verify,
         "can_withdraw": RequestStatus.WITHDRAWN in ALLOWED_TRANSITIONS[removal_request.status],
         "withdraw_form": withdraw_form or WithdrawForm(),
