@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -170,4 +169,11 @@ class GitServer(LoopbackServer):
         subprocess.run([GIT, *args], env=_GIT_ENV, check=True, capture_output=True)
 
 
-__all__ = ["FakeForge", "GitServer", "sys"]
+def head_commit(bare: Path) -> str:
+    """The commit HEAD of the bare repository ``bare`` points at."""
+    return subprocess.run(
+        [GIT, "--git-dir", str(bare), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+
+
+__all__ = ["FakeForge", "GitServer", "head_commit"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import timedelta
 
 import pytest
@@ -19,14 +18,9 @@ from optout.verification import (
     verification_start,
 )
 from tests.factories import make_request
+from tests.optout.servers import head_commit
 
 pytestmark = pytest.mark.django_db
-
-
-def _head(bare) -> str:
-    return subprocess.run(
-        ["git", "--git-dir", str(bare), "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
 
 
 def test_a_token_file_on_the_default_branch_verifies_the_repository(
@@ -42,12 +36,12 @@ def test_a_token_file_on_the_default_branch_verifies_the_repository(
     attempt = VerificationAttempt.objects.get()
     assert attempt.method == VerificationMethod.REPOSITORY_FILE
     assert attempt.succeeded is True
-    assert attempt.evidence["commit"] == _head(bare)
+    assert attempt.evidence["commit"] == head_commit(bare)
     assert attempt.evidence["branch"] == "main"
     assert [f["status"] for f in attempt.evidence["fetches"]] == [200, 200]
     assert attempt.message == (
         f"Found .dataset-optout with the token on the default branch (main, commit "
-        f"{_head(bare)[:10]}) of git.loopback.test/alice/tool."
+        f"{head_commit(bare)[:10]}) of git.loopback.test/alice/tool."
     )
     assert request.subjects.get().verified_by == VerificationMethod.REPOSITORY_FILE
     assert [m.subject for m in mail.outbox] == ["Your opt-out request is now verified"]

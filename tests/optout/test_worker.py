@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 import uuid
@@ -18,7 +17,7 @@ from optout.tasks import expire_unverified, notify_event
 from registry.forges import forges_from_json
 from tests.conftest import WORKER_GIT_HOST, worker_forges_json
 from tests.factories import make_request
-from tests.optout.servers import GitServer
+from tests.optout.servers import GitServer, head_commit
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -78,12 +77,6 @@ def _wait_for_run(public_id: str, timeout: float = 60) -> VerificationRun:
     raise AssertionError(f"no finished verification run after {timeout}s")
 
 
-def _head(bare) -> str:
-    return subprocess.run(
-        ["git", "--git-dir", str(bare), "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-
-
 def test_check_now_has_the_worker_read_the_token_file_and_verify(client, worker_forge) -> None:
     owner = f"alice-{uuid.uuid4().hex[:8]}"
     subject = f"{WORKER_GIT_HOST}/{owner}/tool"
@@ -106,7 +99,7 @@ def test_check_now_has_the_worker_read_the_token_file_and_verify(client, worker_
     assert attempt.method == VerificationMethod.REPOSITORY_FILE
     assert attempt.succeeded is True
     assert attempt.evidence["branch"] == "main"
-    assert attempt.evidence["commit"] == _head(bare)
+    assert attempt.evidence["commit"] == head_commit(bare)
     base = f"{worker_forge.base_url}/{owner}/tool.git"
     assert [(f["url"], f["status"]) for f in attempt.evidence["fetches"]] == [
         (f"{base}/info/refs?service=git-upload-pack", 200),
@@ -114,7 +107,7 @@ def test_check_now_has_the_worker_read_the_token_file_and_verify(client, worker_
     ]
     message = (
         f"Found .dataset-optout with the token on the default branch (main, commit "
-        f"{_head(bare)[:10]}) of {subject}."
+        f"{head_commit(bare)[:10]}) of {subject}."
     )
     assert attempt.message == message
     event = RequestEvent.objects.get(request=request, to_status=RequestStatus.VERIFIED)
@@ -147,7 +140,7 @@ def test_a_file_with_another_token_leaves_the_request_pending(client, worker_for
     token = created["verification_token"]
     assert (file_check["method"], file_check["succeeded"]) == ("repository_file", False)
     assert file_check["message"] == (
-        f"The .dataset-optout file on the default branch (main, commit {_head(bare)[:10]}) "
+        f"The .dataset-optout file on the default branch (main, commit {head_commit(bare)[:10]}) "
         f"of {subject} does not contain this request's token {token}. Put the token on a "
         "line of its own."
     )
