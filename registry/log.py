@@ -1,7 +1,8 @@
 """The transparency log's storage: leaves, stored subtree hashes, roots and proofs.
 
-Writes happen only inside ``log_append``, called by registry services with the
-``LogHead`` row locked, so the entry, its tree nodes and the new head commit together.
+Writes happen only inside ``log_append`` and ``log_append_many``, called by registry
+services with the ``LogHead`` row locked, so entries, tree nodes and the new head commit
+together.
 Reads (``root_at``, ``inclusion_proof``, ``consistency_proof``) fetch the O(log n) stored
 nodes they need in one query.
 """
@@ -32,17 +33,7 @@ def log_append(
     *, head: LogHead, action: str, kind: str, subject: str, cause: str, at: dt.datetime
 ) -> LogEntry:
     """Append one entry; ``head`` must be locked (``select_for_update``) by the caller."""
-    index = head.size
-    text = leaf_text(index=index, action=action, kind=kind, subject=subject, cause=cause, at=at)
-    entry = LogEntry.objects.create(
-        index=index, action=action, kind=kind, subject=subject, cause=cause, leaf=text
-    )
-    frontier = merkle.unpack_hashes(bytes(head.frontier))
-    frontier, created = merkle.frontier_append(frontier, index, merkle.leaf_hash(text.encode()))
-    MerkleNode.objects.bulk_create([MerkleNode(position=p, hash=h) for p, h in created])
-    head.size = index + 1
-    head.frontier = merkle.pack_hashes(frontier)
-    head.save(update_fields=["size", "frontier"])
+    (entry,) = _append(head=head, rows=[(action, kind, subject, cause)], at=at)
     return entry
 
 
@@ -51,6 +42,12 @@ def log_append_many(
 ) -> int:
     """Append ``(action, kind, subject, cause)`` rows in order with bulk inserts; ``head``
     must be locked. Same leaves and nodes as appending them one by one."""
+    return len(_append(head=head, rows=rows, at=at, batch=batch))
+
+
+def _append(
+    *, head: LogHead, rows: list[tuple[str, str, str, str]], at: dt.datetime, batch: int = 5_000
+) -> list[LogEntry]:
     frontier = merkle.unpack_hashes(bytes(head.frontier))
     entries: list[LogEntry] = []
     nodes: list[MerkleNode] = []
@@ -68,7 +65,7 @@ def log_append_many(
     head.size = index
     head.frontier = merkle.pack_hashes(frontier)
     head.save(update_fields=["size", "frontier"])
-    return len(entries)
+    return entries
 
 
 def _nodes(positions: list[int]) -> dict[int, bytes]:
