@@ -23,23 +23,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from registry import log, notes
-from registry.merkle import leaf_hash, merkle_root  # re-exported: tests and callers use them
 from registry.models import SignedCheckpoint
 from registry.selectors import log_size
 from registry.signing import load_signing_key
-
-__all__ = [
-    "Checkpoint",
-    "checkpoint_at",
-    "checkpoint_head",
-    "checkpoint_latest",
-    "checkpoint_publish",
-    "checkpoint_signed",
-    "leaf_hash",
-    "merkle_root",
-    "sign_checkpoint",
-    "verifier_key",
-]
 
 
 @dataclass(frozen=True)
@@ -86,9 +72,9 @@ def checkpoint_signed(size: int) -> Checkpoint | None:
 
 def checkpoint_at(size: int) -> Checkpoint:
     """The signed checkpoint of the log's first ``size`` entries (signed now if need be)."""
-    row = SignedCheckpoint.objects.filter(size=size).first()
-    if row is not None:
-        return _from_row(row)
+    signed = checkpoint_signed(size)
+    if signed is not None:
+        return signed
     current = log_size()
     if size > current:
         raise ValueError(f"The log has {current} entries, fewer than {size}.")

@@ -4,7 +4,8 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from registry.checkpoints import checkpoint_latest, leaf_hash, merkle_root, verifier_key
+from registry.checkpoints import checkpoint_latest, verifier_key
+from registry.merkle import leaf_hash, merkle_root
 from registry.services import exclusion_add
 
 # RFC 6962 test vectors (as published with the certificate-transparency reference code).
