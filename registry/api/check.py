@@ -39,6 +39,11 @@ def _iso(value: dt.datetime | str) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _exclusion(match: dict) -> dict:
+    """A selector's match as ``ExclusionSerializer`` renders it, without running it."""
+    return {"kind": match["kind"], "subject": match["subject"], "since": _iso(match["created_at"])}
+
+
 class StrictCharField(serializers.CharField):
     """A string, and only a string: DRF would turn ``0`` or ``false`` into text."""
 
@@ -89,17 +94,10 @@ class CheckView(PublicMixin, APIView):
                 {"repo": ["Give a repository (owner/name), not a whole namespace."]}
             )
         match, size = repository_check(identifier.canonical)
-        exclusion = None
-        if match is not None:
-            exclusion = {
-                "kind": match["kind"],
-                "subject": match["subject"],
-                "since": _iso(match["created_at"]),
-            }
         body = {
             "repo": identifier.canonical,
             "excluded": match is not None,
-            "exclusion": exclusion,
+            "exclusion": None if match is None else _exclusion(match),
             "log_size": size,
         }
         return Response(body)
@@ -151,7 +149,7 @@ class CheckView(PublicMixin, APIView):
             ) from None
         if isinstance(data, str) and request.content_type.startswith("text/plain"):
             lines = data.splitlines()
-            if lines and len(lines) > BULK_MAX:
+            if len(lines) > BULK_MAX:
                 raise serializers.ValidationError(
                     {"repos": [f"Send at most {BULK_MAX:,} lines a call; this had {len(lines)}."]}
                 )
@@ -187,11 +185,7 @@ class CheckView(PublicMixin, APIView):
                 result["excluded"] = match is not None
                 if match is not None:
                     excluded += 1
-                    result["exclusion"] = {
-                        "kind": match["kind"],
-                        "subject": match["subject"],
-                        "since": _iso(match["created_at"]),
-                    }
+                    result["exclusion"] = _exclusion(match)
         body = {
             "log_size": size,
             "checked": len(canonical),

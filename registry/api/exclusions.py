@@ -18,12 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry.api.common import MAX_INDEX, TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
-from registry.checkpoints import (
-    Checkpoint,
-    checkpoint_head,
-    checkpoint_latest,
-    checkpoint_signed,
-)
+from registry.checkpoints import checkpoint_head, checkpoint_latest, checkpoint_signed
 from registry.enums import ExclusionKind, LogAction
 from registry.exports import FORMATS, export_path, export_stream, gzip_stream, materialise
 from registry.models import LogEntry
@@ -33,10 +28,6 @@ _GZIP = re.compile(r"(^|,)\s*gzip\s*(;\s*q\s*=\s*(?!0(\.0*)?\s*(,|$))[0-9.]+\s*)
 
 def _wants_gzip(request: Request) -> bool:
     return bool(_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "").lower()))
-
-
-def etag_for(checkpoint: Checkpoint, fmt: str, *, gzip: bool) -> str:
-    return _etag(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
 
 
 def _etag(size: int, root_hash: bytes, fmt: str, *, gzip: bool) -> str:
@@ -124,7 +115,7 @@ class ExportView(TokenMixin, APIView):
                 )
         else:
             checkpoint = checkpoint_latest()
-        etag = etag_for(checkpoint, fmt, gzip=gzip)
+        etag = _etag(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
         if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
             response = HttpResponse(status=304)
         else:
@@ -137,9 +128,8 @@ class ExportView(TokenMixin, APIView):
                 response = StreamingHttpResponse(body, content_type=FORMATS[fmt])
             if gzip:
                 response["Content-Encoding"] = "gzip"
-            extension = "txt" if fmt == "txt" else fmt
             response["Content-Disposition"] = (
-                f'attachment; filename="exclusions-{checkpoint.size}.{extension}"'
+                f'attachment; filename="exclusions-{checkpoint.size}.{fmt}"'
             )
         return self._headers(response, etag, checkpoint.size, checkpoint.root_hash)
 
