@@ -234,8 +234,7 @@ def _python_load_test(path: str, headers: dict[str, str]) -> tuple[float, float]
         thread.start()
     for thread in threads:
         thread.join()
-    latencies.sort()
-    return len(latencies) / SECONDS, latencies[int(len(latencies) * 0.99)]
+    return len(latencies) / SECONDS, percentile(latencies, 0.99)
 
 
 def request(method: str, path: str, headers: dict[str, str], body: bytes | None = None):
