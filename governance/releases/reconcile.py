@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from governance.enums import VersionStatus
 from governance.models import Dataset, DatasetVersion
-from governance.releases.layout import MARKER_NAME, dataset_store, final_path
+from governance.releases.layout import MARKER_NAME, dataset_store
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +80,3 @@ def _clean_storage(dataset: Dataset) -> list[str]:
         store.remove_tree(path)
         removed.append(path)
     return removed
-
-
-def version_path_for(version: DatasetVersion) -> str:
-    store = dataset_store(version.dataset)
-    return final_path(store, version.version)
