@@ -18,11 +18,13 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from governance.releases.storage import Store
+from registry.enums import ExclusionKind
 from registry.models import Exclusion
 from registry.selectors import ExclusionSet, exclusions_at
 
-REPOSITORY = "repository"
-NAMESPACE = "namespace"
+# Plain strings (not the enum members) because they are written into Arrow arrays.
+REPOSITORY = ExclusionKind.REPOSITORY.value
+NAMESPACE = ExclusionKind.NAMESPACE.value
 
 
 @dataclass(frozen=True)
