@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from governance.models import DatasetVersion
+from governance.releases import release_start
 from tests.factories import make_dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def maintainer_client(client):
-    user = get_user_model().objects.create_superuser("m", "m@example.org", "pw-for-tests-only")
-    client.force_login(user)
-    return client
-
-
-def test_release_now_publishes_and_the_progress_endpoint_reports_it(
-    maintainer_client, tmp_path
-) -> None:
+def test_release_now_publishes_and_the_progress_endpoint_reports_it(admin_client, tmp_path) -> None:
     dataset = make_dataset(tmp_path)
-    response = maintainer_client.post(
+    response = admin_client.post(
         "/admin/governance/dataset/",
         {"action": "release_now", "_selected_action": [dataset.id]},
         follow=True,
     )
     assert "Started demo 1.0.0." in response.content.decode()
     version = DatasetVersion.objects.get()
-    progress = maintainer_client.get(f"/admin/governance/datasetversion/{version.id}/progress/")
+    progress = admin_client.get(f"/admin/governance/datasetversion/{version.id}/progress/")
     assert progress.json() == {
         "id": version.id,
         "label": "demo 1.0.0",
@@ -45,16 +36,14 @@ def test_release_now_publishes_and_the_progress_endpoint_reports_it(
 
 
 @pytest.mark.parametrize("url", ["/admin/governance/dataset/", "/admin/governance/datasetversion/"])
-def test_admin_lists_render(maintainer_client, tmp_path, url) -> None:
+def test_admin_lists_render(admin_client, tmp_path, url) -> None:
     make_dataset(tmp_path)
-    assert maintainer_client.get(url).status_code == 200
+    assert admin_client.get(url).status_code == 200
 
 
-def test_version_page_shows_the_progress_box(maintainer_client, tmp_path) -> None:
-    from governance.releases import release_start
-
+def test_version_page_shows_the_progress_box(admin_client, tmp_path) -> None:
     dataset = make_dataset(tmp_path)
     version = release_start(dataset_id=dataset.id)
-    page = maintainer_client.get(f"/admin/governance/datasetversion/{version.id}/change/")
+    page = admin_client.get(f"/admin/governance/datasetversion/{version.id}/change/")
     assert page.status_code == 200
     assert 'id="release-progress"' in page.content.decode()
