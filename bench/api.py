@@ -33,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import ensure_database  # noqa: E402
+
 BENCH_DIR = ROOT / "var" / "bench"
 ENTRIES = int(os.environ.get("BENCH_ENTRIES", "1000000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -100,19 +103,6 @@ def __getattr__(name: str):
 
 
 # --- loading -----------------------------------------------------------------------------
-
-
-def _ensure_database() -> None:
-    import psycopg2
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin = psycopg2.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
 def _copy(cursor, table: str, columns: list[str], rows: list[str]) -> None:
@@ -271,7 +261,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so gunicorn is stopped below
     os.environ.update(ENV)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    _ensure_database()
+    ensure_database(DATABASE_URL)
     import django
 
     django.setup()

@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.support import ensure_database  # noqa: E402
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -270,6 +272,7 @@ def main() -> None:
     key = Path(os.environ["LOG_SIGNING_KEY_FILE"])
     if not key.exists():
         write_new_signing_key(key)
+    ensure_database(os.environ["DATABASE_URL"])
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
     shutil.rmtree(args.workdir / "out", ignore_errors=True)
