@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import runpy
 import shutil
 import signal
 import statistics
@@ -62,16 +63,9 @@ ENV = {
     "LOG_LEVEL": "WARNING",
     "DJANGO_SETTINGS_MODULE": "governance.settings",
 }
-GUNICORN = [
-    "--workers", "2",
-    "--worker-class", "gthread",
-    "--threads", "8",
-    "--keep-alive", "5",
-    "--backlog", "2048",
-    "--bind", f"127.0.0.1:{PORT}",
-    "--chdir", str(ROOT),
-    "--log-level", "warning",
-]  # fmt: skip
+# The production configuration (gunicorn.conf.py), only bound to loopback here.
+GUNICORN = ["-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{PORT}",
+            "--chdir", str(ROOT), "--log-level", "warning"]  # fmt: skip
 
 
 # --- the bench's WSGI app: the portal plus a minimal view ---------------------------------
@@ -330,6 +324,12 @@ def main() -> None:
     report(results, size)
 
 
+def _gunicorn_shape() -> str:
+    """The workers and threads gunicorn.conf.py gives on this machine."""
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return f"{config['workers']} workers x {config['threads']} threads, {config['worker_class']}"
+
+
 def measure(auth: dict[str, str], size: int, latest, master: int) -> dict:
     r: dict = {}
     from registry.selectors import exclusions_in_force
@@ -454,7 +454,7 @@ def report(r: dict, size: int) -> None:
             )
         )
     print(f"\n== results ({tool}, {CONNECTIONS} connections, {SECONDS} s each; "
-          f"gunicorn {' '.join(GUNICORN[:6])})")  # fmt: skip
+          f"gunicorn.conf.py: {_gunicorn_shape()})")  # fmt: skip
     for name, figure, ratio, target in rows:
         print(f"{name:<44} {figure:<34} {ratio:<28} {target}")
 

@@ -91,3 +91,27 @@ def test_every_environment_variable_the_settings_read_is_in_the_readme() -> None
     readme = (ROOT / "README.md").read_text()
     assert len(names) > 30
     assert sorted(n for n in names if f"`{n}`" not in readme) == []
+
+
+def test_the_gunicorn_configuration_loads_with_the_production_app(tmp_path: Path) -> None:
+    key = tmp_path / "production-signing.key"
+    assert _run(["manage.py", "generate_signing_key", str(key)], DEBUG="true").returncode == 0
+    result = _run(
+        ["-m", "gunicorn", "--check-config", "--print-config", "governance.wsgi"],
+        DEBUG="false",
+        SECRET_KEY="a-production-secret-key-that-is-long-and-random-enough-5f1c9e0b7d2a",
+        ALLOWED_HOSTS="optout.example.org",
+        LOG_SIGNING_KEY_FILE=str(key),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        WEB_CONCURRENCY="3",
+        WEB_THREADS="5",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    printed = dict(line.split(" = ", 1) for line in result.stdout.splitlines() if " = " in line)
+    printed = {k.strip(): v.strip() for k, v in printed.items()}
+    assert [printed[k] for k in ("workers", "threads", "worker_class", "keepalive")] == [
+        "3",
+        "5",
+        "gthread",
+        "5",
+    ]
