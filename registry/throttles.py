@@ -1,9 +1,7 @@
 """Rate limits of the pipeline API: fixed-window counters in the shared cache.
 
 Anonymous callers are counted by address (``API_ANON_RATE``), token holders by token
-(``API_TOKEN_RATE``). Every worker counts in the same Redis key. The round trip that counts
-also reads the registry's cache epoch (``registry.epoch``), so the hot paths learn whether
-what they cached is still current without a second trip.
+(``API_TOKEN_RATE``). Every worker counts in the same Redis key, in one round trip.
 
 A call counted by a view's fast path (``registry.api.fast``) is not counted again if it
 falls through to DRF's full cycle: the count travels on the request.
@@ -21,36 +19,30 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from registry.epoch import EPOCH_KEY, epoch_current
 from registry.shared_redis import run_script, shared_redis
 from registry.tokens import presented_key, token_from_request
 
-# Add one, arm the expiry when the window opens, and read the epoch, in one command: a
-# script is one round trip like a pipeline, with less client-side work per call.
-_COUNT_AND_EPOCH = """
+# Add one and arm the expiry when the window opens, in one command: a script is one round
+# trip like a pipeline, with less client-side work per call.
+_COUNT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('GET', KEYS[2])}
+return n
 """
 
 
-def count_and_epoch(key: str, *, timeout: int) -> tuple[int, str]:
-    """Add one to a counter that expires, and read the cache epoch, in one round trip."""
+def window_count(key: str, *, timeout: int) -> int:
+    """Add one to a counter that expires ``timeout`` seconds after its first call."""
     redis_and_cache = shared_redis()
-    if redis_and_cache is None:
-        cache.add(key, 0, timeout=timeout)
-        try:
-            calls = cache.incr(key)
-        except ValueError:  # the key expired between add and incr
-            cache.add(key, 1, timeout=timeout)
-            calls = 1
-        return calls, epoch_current()
-    client, backend = redis_and_cache
-    calls, epoch = run_script(
-        client, _COUNT_AND_EPOCH, [backend.make_key(key), backend.make_key(EPOCH_KEY)], [timeout]
-    )
-    # No epoch: Redis restarted empty. Any new value is safe, never an old one.
-    return int(calls), epoch.decode() if epoch is not None else epoch_current()
+    if redis_and_cache is not None:
+        client, backend = redis_and_cache
+        return int(run_script(client, _COUNT, [backend.make_key(key)], [timeout]))
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 @dataclass(frozen=True)
@@ -60,7 +52,6 @@ class Counted:
     calls: int
     limit: int
     wait: float  # seconds until the window ends
-    epoch: str
 
     @property
     def allowed(self) -> bool:
@@ -84,25 +75,21 @@ class WindowThrottle(BaseThrottle):
     def ident(self, request: Request | HttpRequest) -> str | None:
         raise NotImplementedError
 
-    def count(self, request: Request | HttpRequest, *, ident: str | None = None) -> Counted | None:
-        """Count this call once (``None``: this throttle does not apply to it).
-
-        ``ident`` lets a fast path count before it has checked who the caller is."""
+    def count(self, request: Request | HttpRequest) -> Counted | None:
+        """Count this call once (``None``: this throttle does not apply to it)."""
         counted_on = _django_request(request).__dict__.setdefault("_throttle_counts", {})
         if self.scope in counted_on:
             return counted_on[self.scope]
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-        ident = ident or self.ident(request)
+        ident = self.ident(request)
         if rate is None or ident is None:
             return None
         limit, _, period = rate.partition("/")
         duration = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
         now = time.time()
         window = int(now // duration)
-        calls, epoch = count_and_epoch(
-            f"throttle:{self.scope}:{ident}:{window}", timeout=duration + 1
-        )
-        counted = Counted(calls, int(limit), (window + 1) * duration - now, epoch)
+        calls = window_count(f"throttle:{self.scope}:{ident}:{window}", timeout=duration + 1)
+        counted = Counted(calls, int(limit), (window + 1) * duration - now)
         counted_on[self.scope] = counted
         return counted
 
@@ -127,9 +114,9 @@ class AnonymousThrottle(WindowThrottle):
 def token_ident(request: Request | HttpRequest) -> str | None:
     """Who a token holder is, for counting: a digest of the key presented.
 
-    Not the token's public prefix: a stranger who knows it but not the secret would
-    then spend the token's allowance. Each valid token has exactly one key, so counting
-    by key is counting by token, and a fast path can count before the key is checked.
+    Not the token's public prefix: should a call ever be counted before its key is
+    checked, a stranger who knows the prefix but not the secret would spend the token's
+    allowance. Each valid token has exactly one key, so counting by key is by token.
     """
     key = presented_key(request)
     return hashlib.sha256(key.encode()).hexdigest()[:32] if key else None

@@ -88,11 +88,15 @@ def _isolated_storage(settings, tmp_path: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache_namespace() -> Iterator[None]:
-    """Cache-backed counters (the optout submission throttles) start from zero in each test."""
+    """Cache-backed counters (the optout submission throttles) start from zero in each test,
+    and the registry's cache epoch is new: nothing one test cached answers in the next."""
     from django.core.cache import cache
+
+    from registry import epoch
 
     previous = cache.key_prefix
     cache.key_prefix = f"test-{uuid.uuid4().hex[:12]}"
+    epoch._recent = None  # this process's copy of the epoch, from the last test's namespace
     yield
     cache.key_prefix = previous
 

@@ -113,3 +113,23 @@ def test_a_token_that_expires_while_cached_is_refused(client, monkeypatch) -> No
     expired = client.get(EXPORT, HTTP_IF_NONE_MATCH=etag, **auth)
     assert expired.status_code == 401
     assert "expired" in expired.json()["error"]["message"]
+
+
+def test_another_process_s_new_checkpoint_reaches_304s_within_a_second(
+    client, auth, settings, monkeypatch
+) -> None:
+    from registry import epoch as epoch_module
+
+    settings.LOG_CHECKPOINT_INTERVAL = 3600
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="c:1")
+    etag = client.get(EXPORT, **auth)["ETag"]
+    assert client.get(EXPORT, HTTP_IF_NONE_MATCH=etag, **auth).status_code == 304
+    seen = epoch_module.epoch_recent()  # the epoch that 304 was answered under
+    exclusion_add(kind="repository", subject="github.com/c/d", cause="c:2")
+    checkpoint_publish(size=log_size(), force=True)
+    # As if another process had signed it: this process still holds its copy of the epoch.
+    monkeypatch.setattr(epoch_module, "_recent", (epoch_module.time.monotonic(), seen))
+    assert client.get(EXPORT, HTTP_IF_NONE_MATCH=etag, **auth).status_code == 304
+    monkeypatch.setattr(epoch_module, "EPOCH_FRESH_FOR", 0.0)  # a second later
+    changed = client.get(EXPORT, HTTP_IF_NONE_MATCH=etag, **auth)
+    assert changed.status_code == 200 and changed["ETag"].startswith('"2-')

@@ -1,9 +1,8 @@
 import pytest
 from django.core.cache import cache
 
-from registry.epoch import epoch_bump
 from registry.services import exclusion_add
-from registry.throttles import count_and_epoch
+from registry.throttles import window_count
 
 pytestmark = pytest.mark.django_db
 EXPORT = "/api/v1/exclusions/export"
@@ -71,35 +70,28 @@ def test_a_wrong_secret_does_not_spend_the_token_s_allowance(client, token, rate
     assert client.get(EXPORT, HTTP_IF_NONE_MATCH='"0-stale-txt"', **owner).status_code == 200
 
 
-def test_one_round_trip_counts_and_reads_the_epoch(rates) -> None:
-    first = count_and_epoch("throttle:t:1", timeout=60)
-    second = count_and_epoch("throttle:t:1", timeout=60)
-    assert (first[0], second[0]) == (1, 2)
-    assert first[1] == second[1] and len(first[1]) == 16
-    epoch_bump()
-    third = count_and_epoch("throttle:t:1", timeout=60)
-    assert third[0] == 3 and third[1] != first[1]
+def test_a_304_is_not_counted_against_the_token_s_allowance(client, auth, rates) -> None:
+    rates("100/minute", "2/minute")
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="c:1")
+    etag = client.get(EXPORT, **auth)["ETag"]  # counted: 1
+    for _ in range(5):
+        assert client.get(EXPORT, HTTP_IF_NONE_MATCH=etag, **auth).status_code == 304
+    assert client.get(EXPORT, **auth).status_code == 200  # counted: 2
+    assert client.get(EXPORT, **auth).status_code == 429
 
 
-def test_throttle_counters_and_the_epoch_live_in_the_shared_redis(settings, rates) -> None:
-    """Every gunicorn worker counts in the same Redis key, and reads the same epoch: one
-    process-wide client per pool must not turn either into a per-process value."""
+def test_throttle_counters_live_in_the_shared_redis(settings, rates) -> None:
+    """Every gunicorn worker counts in the same Redis key: one process-wide client per
+    pool must not turn the counter into a per-process one."""
     if not settings.REDIS_URL:
         pytest.skip("needs Redis (REDIS_URL): the in-memory cache is per process by design")
     import redis
 
-    from registry.epoch import epoch_key
-
-    assert [count_and_epoch("throttle:t:1", timeout=60)[0] for _ in range(2)] == [1, 2]
+    assert [window_count("throttle:t:1", timeout=60) for _ in range(2)] == [1, 2]
     other_worker = redis.Redis.from_url(settings.REDIS_URL)  # its own pool and connection
     full_key = cache.make_and_validate_key("throttle:t:1")
     assert int(other_worker.get(full_key)) == 2
     assert 0 < other_worker.ttl(full_key) <= 60
     other_worker.incr(full_key)
-    other_worker.set(epoch_key(), "set-by-another-1")
-    assert count_and_epoch("throttle:t:1", timeout=60) == (4, "set-by-another-1")
-    other_worker.delete(epoch_key())  # Redis restarted empty: a new epoch, never an old one
-    assert count_and_epoch("throttle:t:1", timeout=60)[0] == 5
-    epoch = count_and_epoch("throttle:t:1", timeout=60)[1]
-    assert epoch not in ("set-by-another-1", "") and other_worker.get(epoch_key()).decode() == epoch
+    assert window_count("throttle:t:1", timeout=60) == 4
     other_worker.close()
