@@ -72,6 +72,21 @@ def test_bulk_check_of_10000_answers_every_line(client, auth) -> None:
     assert (data["checked"], data["excluded"]) == (10_000, 1_000)
 
 
+def test_bulk_check_writes_what_drfs_json_renderer_would(client, auth) -> None:
+    """The answer is encoded directly, not through DRF's renderer: same bytes, same type."""
+    from rest_framework.renderers import JSONRenderer
+
+    exclusion_add(kind="namespace", subject="github.com/org", cause="c")
+    lines = ["org/repo", "owner/ünïcode", "x/y\u2028", 'a/"quoted"', "gitlab.com/g", "a/b"]
+    response = client.post("/api/v1/check", {"repos": lines}, "application/json", **auth)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    data = json.loads(response.content)
+    assert [r["input"] for r in data["results"]] == lines
+    assert response.content == JSONRenderer().render(data)
+    assert b"\\u2028" in response.content and "\u2028".encode() not in response.content
+
+
 def test_bulk_check_needs_a_token(client) -> None:
     response = client.post("/api/v1/check", "a/b", content_type="text/plain")
     assert response.status_code == 401
