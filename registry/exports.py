@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -249,6 +249,49 @@ def materialise(chunks: Iterator[bytes], path: Path) -> Iterator[bytes]:
         if not complete:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
+
+
+def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+def export_file(size: int, root_hash: bytes, fmt: str, *, gzip: bool) -> bool:
+    """Write the checkpoint's export file unless it exists; True when this call wrote it.
+
+    A gzip file is compressed from the plain file when that exists (same bytes as
+    compressing the database's stream, without reading the database again).
+    """
+    path = export_path(size, root_hash, fmt, gzip=gzip)
+    if path.exists():
+        return False
+    plain = export_path(size, root_hash, fmt, gzip=False)
+    if gzip and plain.exists():
+        chunks = gzip_stream(_read_chunks(plain))
+    else:
+        stream = export_stream(size, fmt)
+        chunks = gzip_stream(stream) if gzip else stream
+    for _ in materialise(chunks, path):
+        pass
+    return True
+
+
+def precompute(size: int, *, superseded: Callable[[], bool]) -> list[str]:
+    """Write every format, plain and gzip, of the checkpoint of ``size``, so that pipelines
+    never wait for the database; stops as soon as ``superseded()`` says a newer checkpoint
+    exists (its own task builds that one). Returns the file names written."""
+    from registry.checkpoints import checkpoint_signed
+
+    checkpoint = checkpoint_signed(size)
+    written: list[str] = []
+    for fmt in FORMATS:
+        for gzip in (False, True):
+            if checkpoint is None or superseded():
+                return written
+            if export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip):
+                written.append(export_path(size, checkpoint.root_hash, fmt, gzip=gzip).name)
+    return written
 
 
 def _prune(folder: Path) -> None:
