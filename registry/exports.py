@@ -419,22 +419,23 @@ def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
             yield chunk
 
 
-def export_file(size: int, root_hash: bytes, fmt: str, *, gzip: bool) -> bool:
-    """Write the checkpoint's export file unless it exists; True when this call wrote it.
+def export_chunks(size: int, root_hash: bytes, fmt: str, *, gzip: bool) -> Iterator[bytes]:
+    """The export's bytes from their cheapest source: a gzip body is compressed from the
+    plain file when that is already written (the same bytes as compressing the database's
+    stream, which is not read again), else everything comes from the database."""
+    plain = export_path(size, root_hash, fmt, gzip=False)
+    if gzip and plain.exists():
+        return gzip_stream(_read_chunks(plain))
+    stream = export_stream(size, fmt)
+    return gzip_stream(stream) if gzip else stream
 
-    A gzip file is compressed from the plain file when that exists (same bytes as
-    compressing the database's stream, without reading the database again).
-    """
+
+def export_file(size: int, root_hash: bytes, fmt: str, *, gzip: bool) -> bool:
+    """Write the checkpoint's export file unless it exists; True when this call wrote it."""
     path = export_path(size, root_hash, fmt, gzip=gzip)
     if path.exists():
         return False
-    plain = export_path(size, root_hash, fmt, gzip=False)
-    if gzip and plain.exists():
-        chunks = gzip_stream(_read_chunks(plain))
-    else:
-        stream = export_stream(size, fmt)
-        chunks = gzip_stream(stream) if gzip else stream
-    for _ in materialise(chunks, path):
+    for _ in materialise(export_chunks(size, root_hash, fmt, gzip=gzip), path):
         pass
     return True
 

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from registry.api.common import MAX_INDEX, TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
 from registry.checkpoints import checkpoint_head, checkpoint_latest, checkpoint_signed
 from registry.enums import ExclusionKind, LogAction
-from registry.exports import FORMATS, export_path, export_stream, gzip_stream, materialise
+from registry.exports import FORMATS, export_chunks, export_path, materialise
 from registry.models import LogEntry
 
 _GZIP = re.compile(r"(^|,)\s*gzip\s*(;\s*q\s*=\s*(?!0(\.0*)?\s*(,|$))[0-9.]+\s*)?(,|$)")
@@ -123,8 +123,8 @@ class ExportView(TokenMixin, APIView):
             if path.exists():
                 response = FileResponse(path.open("rb"), content_type=FORMATS[fmt])
             else:
-                stream = export_stream(checkpoint.size, fmt)
-                body = materialise(gzip_stream(stream) if gzip else stream, path)
+                chunks = export_chunks(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
+                body = materialise(chunks, path)
                 response = StreamingHttpResponse(body, content_type=FORMATS[fmt])
             if gzip:
                 response["Content-Encoding"] = "gzip"

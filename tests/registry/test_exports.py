@@ -124,3 +124,19 @@ def test_an_error_in_a_page_thread_reaches_the_consumer() -> None:
     with pytest.raises(RuntimeError, match="went away"):
         next(pages)
     assert _export_threads() == []
+
+
+@pytest.mark.parametrize("fmt", ["txt", "parquet"])
+def test_a_gzip_file_compressed_from_the_plain_file_has_the_streams_bytes(fmt) -> None:
+    from registry.checkpoints import checkpoint_latest
+    from registry.exports import export_file, export_path, gzip_stream
+
+    for i in range(30):
+        exclusion_add(kind="repository", subject=f"github.com/o/r{i}", cause="c")
+    checkpoint = checkpoint_latest()
+    from_database = b"".join(gzip_stream(export_stream(checkpoint.size, fmt)))
+    assert export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=False)
+    assert export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=True)
+    gzipped = export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=True)
+    assert gzipped.read_bytes() == from_database
+    assert not export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=True)  # kept
