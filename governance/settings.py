@@ -174,6 +174,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "120/minute")},
     "UNAUTHENTICATED_USER": None,
+    # Rate limits count the peer address, or the address this many trusted proxies in front
+    # of the portal saw (X-Forwarded-For). DRF's default (None) trusts the whole header,
+    # which lets a caller pick a new identity, and a fresh allowance, on every call.
+    "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Opt-out governance portal API",
@@ -267,6 +271,9 @@ CELERY_BEAT_SCHEDULE["registry-checkpoint-publish"] = {
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registry_token"] = env_str(
     "API_TOKEN_RATE", "6000/minute"
 )
+# The single check and the export's 304 skip DRF's request cycle (registry/api/fast.py);
+# false sends every call through DRF, for comparison or should the fast path misbehave.
+REGISTRY_API_FAST_PATH = env_bool("REGISTRY_API_FAST_PATH", True)
 # Largest page of log entries or changes returned by one call.
 REGISTRY_PAGE_MAX = env_int("REGISTRY_PAGE_MAX", 10_000, minimum=1)
 

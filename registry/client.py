@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import ipaddress
 import json
 import os
 import secrets
@@ -121,10 +122,36 @@ def save_state(state_dir: Path, state: State) -> Path:
 # --- talking to the server --------------------------------------------------------------
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib would follow a redirect with every header, the token included, to any host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise ClientError(
+            f"The server redirected ({code}) to {newurl}. The client follows no redirects, so "
+            "the token never travels to another address: give the final address as --url."
+        )
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
 class Server:
     def __init__(self, url: str, token: str | None, timeout: float) -> None:
-        if not url.startswith(("https://", "http://")):
-            raise ClientError(f"--url {url!r} must start with https:// (or http:// on loopback).")
+        parts = urllib.parse.urlsplit(url)
+        if not (parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))):
+            raise ClientError(
+                f"--url {url!r} must start with https:// (http:// only on loopback: the token "
+                "and the list would cross the network in clear)."
+            )
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
@@ -135,7 +162,7 @@ class Server:
         if self.token:
             request.add_header("Authorization", f"Api-Key {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
             raise ClientError(f"GET {path} answered {exc.code}: {exc.read()[:300]!r}") from None

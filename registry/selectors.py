@@ -144,27 +144,39 @@ def exclusions_matching_many(
     return matches, size
 
 
-def repository_check(repository: str) -> tuple[dict | None, int]:
-    """``(matching exclusion as kind/subject/created_at, log size)`` in one round trip.
+# The single check's one statement: the matching exclusion (repository first, then the
+# outermost namespace) and the log size together, in one round trip. On PostgreSQL it is
+# prepared once per connection: planning it was three quarters of its server CPU, on the
+# API's hottest call (docs/benchmarks.md, "Pipeline API").
+_CHECK = f"""
+    SELECT kind, subject, created_at, (SELECT size FROM registry_loghead WHERE id = 1)
+    FROM registry_exclusion
+    WHERE active AND ((kind = '{ExclusionKind.REPOSITORY.value}' AND subject = {{repository}})
+                      OR (kind = '{ExclusionKind.NAMESPACE.value}' AND subject {{in_namespaces}}))
+    UNION ALL
+    SELECT NULL, NULL, NULL, (SELECT size FROM registry_loghead WHERE id = 1)
+    ORDER BY 1 DESC NULLS LAST, 2
+    LIMIT 1
+"""  # noqa: S608 - only the kinds' constant values are interpolated
+_PREPARED_CHECK = _CHECK.format(repository="$1", in_namespaces="= ANY($2)")
 
-    The single check is the API's hottest path; one raw query costs a fraction of the two
-    ORM queries ``exclusion_matching`` and ``log_size`` make (docs/benchmarks.md).
-    """
+
+def repository_check(repository: str) -> tuple[dict | None, int]:
+    """``(matching exclusion as kind/subject/created_at, log size)`` in one round trip."""
     namespaces = list(enclosing_namespaces(repository))
-    placeholders = ", ".join(["%s"] * len(namespaces)) or "NULL"
-    sql = f"""
-        SELECT kind, subject, created_at, (SELECT size FROM registry_loghead WHERE id = 1)
-        FROM registry_exclusion
-        WHERE active AND ((kind = %s AND subject = %s)
-                          OR (kind = %s AND subject IN ({placeholders})))
-        UNION ALL
-        SELECT NULL, NULL, NULL, (SELECT size FROM registry_loghead WHERE id = 1)
-        ORDER BY 1 DESC NULLS LAST, 2
-        LIMIT 1
-    """  # noqa: S608 - only placeholders are interpolated
-    params = [ExclusionKind.REPOSITORY, repository, ExclusionKind.NAMESPACE, *namespaces]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            if (
+                getattr(connection, "_registry_check_prepared_on", None)
+                is not connection.connection
+            ):
+                cursor.execute(f"PREPARE registry_check(text, text[]) AS {_PREPARED_CHECK}")
+                connection._registry_check_prepared_on = connection.connection
+            cursor.execute("EXECUTE registry_check(%s, %s)", [repository, namespaces])
+        else:
+            placeholders = ", ".join(["%s"] * len(namespaces)) or "NULL"
+            sql = _CHECK.format(repository="%s", in_namespaces=f"IN ({placeholders})")
+            cursor.execute(sql, [repository, *namespaces])
         kind, subject, created_at, size = cursor.fetchone()
     if isinstance(created_at, str):  # SQLite returns text
         created_at = parse_datetime(created_at)

@@ -1,4 +1,4 @@
-"""Pipeline API tokens: creation (a service), the scope check and the throttles.
+"""Pipeline API tokens: creation (a service), lookup and the scope check.
 
 Tokens come from djangorestframework-api-key: a random key shown once, stored as a
 SHA-512 hash with a public prefix, with an expiry date and a one-way ``revoked`` flag.
@@ -8,12 +8,7 @@ Callers send ``Authorization: Api-Key <prefix>.<secret>``.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import time
 
-import redis
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection, models
 from django.http import HttpRequest
 from django.utils import timezone
@@ -21,11 +16,10 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle
 from rest_framework_api_key.permissions import KeyParser
 
 from registry.enums import TokenScope
+from registry.epoch import EpochCache
 from registry.models import PipelineToken
 
 _parser = KeyParser()
@@ -56,6 +50,11 @@ def token_create(
     )
 
 
+def presented_key(request: Request | HttpRequest) -> str | None:
+    """The key in ``Authorization: Api-Key <key>``, unchecked."""
+    return _parser.get(getattr(request, "_request", request)) or None
+
+
 def token_from_request(request: Request | HttpRequest) -> PipelineToken | None:
     """The valid token the request carries, ``None`` without one; raises on a bad one.
 
@@ -64,7 +63,7 @@ def token_from_request(request: Request | HttpRequest) -> PipelineToken | None:
     request = getattr(request, "_request", request)  # cache on Django's request
     if hasattr(request, "_pipeline_token"):
         return request._pipeline_token
-    key = _parser.get(request)
+    key = presented_key(request)
     token = None
     if key:
         token = _usable_token(key)
@@ -74,6 +73,16 @@ def token_from_request(request: Request | HttpRequest) -> PipelineToken | None:
             raise AuthenticationFailed("The API token has expired; ask a maintainer for a new one.")
     request._pipeline_token = token
     return token
+
+
+# Valid tokens by the key presented, while the registry's cache epoch holds: a revocation
+# (or any other write to a token) replaces the epoch, so it applies on the very next call.
+TOKENS: EpochCache[PipelineToken] = EpochCache(lambda key: _usable_token(key))
+
+
+def token_cached(key: str, *, epoch: str) -> PipelineToken | None:
+    """``_usable_token`` for a hot path that has read the epoch (``registry.throttles``)."""
+    return TOKENS.get(key, epoch=epoch)
 
 
 def _aware(value: object) -> object:
@@ -87,8 +96,8 @@ def _aware(value: object) -> object:
 
 def _usable_token(key: str) -> PipelineToken | None:
     """``PipelineToken.objects.get_from_key`` (unrevoked, by prefix, hash verified) as one
-    raw query: building the ORM query cost more CPU than the rest of a 304 (docs/api.md,
-    "Performance"). Every call still reads the row, so a revocation applies at once."""
+    raw query: building the ORM query cost more CPU than the rest of a call (docs/api.md,
+    "Performance")."""
     prefix = key.partition(".")[0]
     fields = PipelineToken._meta.concrete_fields  # from_db wants them in this order
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -134,85 +143,3 @@ class HasRegistryRead(BasePermission):
                 "maintainers create them in the admin or with manage.py create_api_token."
             )
         return token.has_scope(TokenScope.REGISTRY_READ)
-
-
-# Add one and (re)arm the expiry in one command: a script is one round trip like a pipeline,
-# with less client-side work per call (the throttle runs on every API call).
-_INCR_EXPIRE = (
-    "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n"
-)
-
-
-@functools.cache
-def _counter_script(pool: redis.ConnectionPool) -> redis.commands.core.Script:
-    # Django's RedisCache builds a new redis.Redis (and its table of ~170 response
-    # callbacks) on every call; that cost more CPU than the round trip. One client per
-    # connection pool is thread-safe and still talks to the shared Redis.
-    return redis.Redis(connection_pool=pool).register_script(_INCR_EXPIRE)
-
-
-def _count(key: str, *, timeout: int) -> int:
-    """Add one to a counter that expires, in one round trip on Redis (shared by workers)."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        full_key = backend.make_and_validate_key(key)
-        script = _counter_script(backend._cache._get_connection_pool(write=True))
-        return int(script(keys=[full_key], args=[timeout]))
-    backend.add(key, 0, timeout=timeout)
-    try:
-        return backend.incr(key)
-    except ValueError:  # the key expired between add and incr
-        backend.add(key, 1, timeout=timeout)
-        return 1
-
-
-class _WindowThrottle(BaseThrottle):
-    """A fixed-window counter in the cache: O(1) per call.
-
-    DRF's ``SimpleRateThrottle`` stores every request time of the window in one cache
-    value and rewrites it on each call, which grows with the rate; a counter does not.
-    The rate is read on each call (DRF binds it at import), so settings changes apply.
-    """
-
-    scope: str
-
-    def ident(self, request: Request) -> str | None:
-        raise NotImplementedError
-
-    def allow_request(self, request: Request, view: object) -> bool:
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-        ident = self.ident(request)
-        if rate is None or ident is None:
-            return True
-        count, _, period = rate.partition("/")
-        duration = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
-        now = time.time()
-        window = int(now // duration)
-        calls = _count(f"throttle:{self.scope}:{ident}:{window}", timeout=duration + 1)
-        self._wait = (window + 1) * duration - now
-        return calls <= int(count)
-
-    def wait(self) -> float:
-        return self._wait
-
-
-class AnonymousThrottle(_WindowThrottle):
-    """Anonymous callers, by address (``API_ANON_RATE``); token holders skip it."""
-
-    scope = "anon"
-
-    def ident(self, request: Request) -> str | None:
-        return None if token_from_request(request) is not None else self.get_ident(request)
-
-
-class TokenThrottle(_WindowThrottle):
-    """Token holders, by token (``API_TOKEN_RATE``)."""
-
-    scope = "registry_token"
-
-    def ident(self, request: Request) -> str | None:
-        token = token_from_request(request)
-        return None if token is None else token.prefix
-
-
-THROTTLES = [AnonymousThrottle, TokenThrottle]

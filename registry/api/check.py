@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
@@ -25,9 +24,11 @@ from registry.api.common import (
     PlainTextParser,
     PublicMixin,
 )
+from registry.api.fast import FastGet, json_response
 from registry.enums import ExclusionKind
 from registry.identifiers import IdentifierError, parse_identifier, parse_identifiers
 from registry.selectors import exclusions_matching_many, repository_check
+from registry.throttles import AnonymousThrottle
 from registry.tokens import HasRegistryRead
 
 BULK_MAX = 10_000
@@ -46,16 +47,6 @@ def _exclusion(match: dict) -> dict:
     return {"kind": match["kind"], "subject": match["subject"], "since": _iso(match["created_at"])}
 
 
-def _json_response(body: dict) -> HttpResponse:
-    """``body`` as the JSON bytes DRF's ``JSONRenderer`` writes (compact, UTF-8, U+2028 and
-    U+2029 escaped), without its content negotiation and rendering machinery: for a 10,000-
-    result answer that machinery cost more than the encoding itself. Always JSON, as the
-    schema says; errors still go through the exception handler (raised before this)."""
-    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return HttpResponse(text.encode(), content_type="application/json")
-
-
 class StrictCharField(serializers.CharField):
     """A string, and only a string: DRF would turn ``0`` or ``false`` into text."""
 
@@ -71,7 +62,23 @@ class ExclusionSerializer(serializers.Serializer):
     since = serializers.DateTimeField(source="created_at")
 
 
-class CheckView(PublicMixin, APIView):
+def _plausible(repo: str) -> bool:
+    """The cheap checks ``InputSerializer`` makes, without running it."""
+    stripped = repo.strip()
+    return bool(stripped) and len(stripped) <= 600 and repo.isprintable()
+
+
+def _answer(canonical: str) -> dict:
+    match, size = repository_check(canonical)
+    return {
+        "repo": canonical,
+        "excluded": match is not None,
+        "exclusion": None if match is None else _exclusion(match),
+        "log_size": size,
+    }
+
+
+class CheckView(FastGet, PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
         repo = serializers.CharField(
             max_length=600, help_text="A repository: owner/name, host/owner/name or a URL."
@@ -91,11 +98,10 @@ class CheckView(PublicMixin, APIView):
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        # The API's hottest call: the serializers above document the shape, but running
-        # them costs more CPU than the lookup itself (docs/api.md, "Performance"), so the
-        # input is read directly and the serializer runs only to word an error.
+        # The serializers above document the shape; running them costs more CPU than the
+        # lookup (docs/api.md, "Performance"), so they run only to word an error.
         repo = request.query_params.get("repo") or ""
-        if not repo.strip() or len(repo.strip()) > 600 or not repo.isprintable():
+        if not _plausible(repo):
             self.InputSerializer(data=request.query_params).is_valid(raise_exception=True)
         try:
             identifier = parse_identifier(repo)
@@ -105,14 +111,25 @@ class CheckView(PublicMixin, APIView):
             raise serializers.ValidationError(
                 {"repo": ["Give a repository (owner/name), not a whole namespace."]}
             )
-        match, size = repository_check(identifier.canonical)
-        body = {
-            "repo": identifier.canonical,
-            "excluded": match is not None,
-            "exclusion": None if match is None else _exclusion(match),
-            "log_size": size,
-        }
-        return Response(body)
+        return Response(_answer(identifier.canonical))
+
+    def fast_get(self, request: HttpRequest) -> HttpResponse | None:
+        """An anonymous check of a valid repository (``registry.api.fast``)."""
+        if request.GET.keys() != {"repo"} or "HTTP_AUTHORIZATION" in request.META:
+            return None  # token holders are counted by token, in the full cycle
+        repo = request.GET["repo"]
+        if not _plausible(repo):
+            return None
+        try:
+            identifier = parse_identifier(repo)
+        except IdentifierError:
+            return None
+        if identifier.kind != ExclusionKind.REPOSITORY:
+            return None
+        counted = AnonymousThrottle().count(request)
+        if counted is not None and not counted.allowed:
+            return None  # the full cycle answers 429 from this count
+        return json_response(_answer(identifier.canonical))
 
     class BulkInputSerializer(serializers.Serializer):
         repos = serializers.ListField(
@@ -201,4 +218,6 @@ class CheckView(PublicMixin, APIView):
             "errors": len(results) - len(canonical),
             "results": results,
         }
-        return _json_response(body)
+        # Encoded straight to bytes, as DRF's renderer would (registry.api.fast): for 10,000
+        # results its negotiation and rendering machinery cost more than the encoding.
+        return json_response(body)

@@ -9,7 +9,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from registry.tokens import THROTTLES, ApiKeyChallenge, HasRegistryRead
+from registry.throttles import THROTTLES
+from registry.tokens import ApiKeyChallenge, HasRegistryRead
 
 MAX_INDEX = 2**62  # log positions fit a signed 64-bit column with room; larger is an error
 MAX_TEXT_BODY = 8 * 1024 * 1024  # 10,000 lines of at most ~600 characters, with room

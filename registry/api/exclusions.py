@@ -6,7 +6,7 @@ import base64
 import re
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -18,15 +18,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry.api.common import MAX_INDEX, TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
-from registry.checkpoints import checkpoint_head, checkpoint_latest, checkpoint_signed
-from registry.enums import ExclusionKind, LogAction
+from registry.api.fast import FastGet
+from registry.checkpoints import (
+    checkpoint_head,
+    checkpoint_head_cached,
+    checkpoint_latest,
+    checkpoint_signed,
+)
+from registry.enums import ExclusionKind, LogAction, TokenScope
 from registry.exports import FORMATS, export_chunks, export_path, materialise
 from registry.models import LogEntry
+from registry.throttles import TokenThrottle, token_ident
+from registry.tokens import presented_key, token_cached
 
 _GZIP = re.compile(r"(^|,)\s*gzip\s*(;\s*q\s*=\s*(?!0(\.0*)?\s*(,|$))[0-9.]+\s*)?(,|$)")
 
 
-def _wants_gzip(request: Request) -> bool:
+def _wants_gzip(request: Request | HttpRequest) -> bool:
     return bool(_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "").lower()))
 
 
@@ -55,7 +63,7 @@ class _FormatIsOurs(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class ExportView(TokenMixin, APIView):
+class ExportView(FastGet, TokenMixin, APIView):
     content_negotiation_class = _FormatIsOurs
     renderer_classes = [JSONRenderer]
 
@@ -132,6 +140,31 @@ class ExportView(TokenMixin, APIView):
                 f'attachment; filename="exclusions-{checkpoint.size}.{fmt}"'
             )
         return self._headers(response, etag, checkpoint.size, checkpoint.root_hash)
+
+    def fast_get(self, request: HttpRequest) -> HttpResponse | None:
+        """A pipeline polling the latest list it already holds: 304 without a query.
+
+        The throttle's round trip reads the cache epoch (``registry.epoch``); the token and
+        the checkpoint head come from this process's copies while it holds."""
+        if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+        fmt = request.GET.get("format", "txt")
+        key = presented_key(request)
+        if not if_none_match or not request.GET.keys() <= {"format"} or fmt not in FORMATS:
+            return None
+        counted = TokenThrottle().count(request, ident=token_ident(request)) if key else None
+        if counted is None:
+            return None
+        token = token_cached(key, epoch=counted.epoch)
+        if token is None or token.has_expired or not token.has_scope(TokenScope.REGISTRY_READ):
+            return None  # the full cycle answers 401 or 403
+        request._pipeline_token = token  # the full cycle, if we decline below, reuses it
+        head = checkpoint_head_cached(epoch=counted.epoch)
+        if not counted.allowed or head is None:
+            return None
+        etag = _etag(head[0], head[1], fmt, gzip=_wants_gzip(request))
+        if not _matches(if_none_match, etag):
+            return None
+        return self._headers(HttpResponse(status=304), etag, *head)
 
     @staticmethod
     def _headers(response: HttpResponse, etag: str, size: int, root_hash: bytes) -> HttpResponse:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import http.server
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -151,6 +155,62 @@ def test_it_fails_closed_when_the_server_is_unreachable(synced) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("ERROR: GET /api/v1/log/checkpoint failed")
     assert snapshot(state) == before
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A loopback server that redirects every call to ``target`` (or answers 200 when it
+    is the target), recording the headers it was sent."""
+
+    seen: list[dict[str, str]]
+    target: str | None
+
+    def do_GET(self) -> None:
+        self.seen.append(dict(self.headers))
+        if self.target:
+            self.send_response(302)
+            self.send_header("Location", self.target + self.path)
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _server(target: str | None) -> Iterator[tuple[str, list[dict[str, str]]]]:
+    handler = type("Handler", (_Recorder,), {"seen": [], "target": target})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler.seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_it_follows_no_redirect_so_the_token_never_leaves(synced) -> None:
+    base, state = synced
+    before = snapshot(state)
+    with _server(None) as (elsewhere, seen_elsewhere), _server(elsewhere) as (redirector, seen):
+        result = run("sync", "--url", redirector, *base[2:])
+    assert result.returncode == 2
+    assert (
+        "redirected (302)" in result.stderr and "give the final address as --url" in result.stderr
+    )
+    assert len(seen) == 1 and seen[0]["Authorization"].startswith("Api-Key ")
+    assert seen_elsewhere == []  # the token went nowhere else
+    assert snapshot(state) == before
+
+
+@pytest.mark.parametrize("url", ["http://registry.example.org", "ftp://127.0.0.1", "127.0.0.1"])
+def test_it_sends_no_token_in_clear_beyond_loopback(url, token, tmp_path) -> None:
+    result = run("sync", "--url", url, "--token", token, "--state-dir", str(tmp_path / "s"))
+    assert result.returncode == 2
+    assert "must start with https://" in result.stderr
+    assert not (tmp_path / "s").exists()
 
 
 def test_first_sync_needs_a_pinned_key(live_server, token, tmp_path) -> None:

@@ -74,3 +74,22 @@ def test_bulk_matching_reads_the_log_size_and_matches_from_one_snapshot() -> Non
     assert (sorted(matches), size) == (["github.com/a/one"], 1)
     matches, size = exclusions_matching_many(["github.com/a/one", "github.com/a/two"])
     assert (sorted(matches), size) == (["github.com/a/one", "github.com/a/two"], 2)
+
+
+@pytest.mark.django_db(transaction=True)  # closes its connection: no test transaction
+def test_the_single_check_is_prepared_once_per_database_connection(
+    django_assert_num_queries,
+) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    exclusion_add(kind="namespace", subject="gitlab.com/a", cause="c")
+    connection.close()  # a new connection: nothing prepared on it yet
+    with django_assert_num_queries(2):  # PREPARE, then EXECUTE
+        assert repository_check("gitlab.com/a/b")[0]["subject"] == "gitlab.com/a"
+    with django_assert_num_queries(1):
+        assert repository_check("gitlab.com/z/y") == (None, 1)
+    connection.close()
+    with django_assert_num_queries(2):
+        assert repository_check("gitlab.com/a/b/c")[0]["subject"] == "gitlab.com/a"
