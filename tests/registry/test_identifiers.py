@@ -313,6 +313,9 @@ def _outcome(parse, text: str) -> Identifier | str:
 @example(text="gitlab.com/" + "a" * 255 + "/" + "b" * 250)  # canonical over 512
 @example(text="github.com/Explore/x")
 @example(text="octocat/hello.git")
+@example(text="gitlab.com/group/-project")  # the name rule, not the owner's, says no
+@example(text="octocat/" + "x" * 101)
+@example(text="octocat/..")
 def test_the_fast_path_agrees_with_the_full_parser(settings, extra_forges, text: str) -> None:
     settings.REGISTRY_EXTRA_FORGES = extra_forges
     full = _outcome(_parse_full, text)
