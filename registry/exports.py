@@ -22,6 +22,7 @@ import os
 import queue
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -381,6 +382,7 @@ def gzip_stream(chunks: Iterator[bytes], *, level: int = 1) -> Iterator[bytes]:
 # database once per checkpoint, not once per pipeline.
 
 KEEP_CHECKPOINTS = 3
+ABANDONED_AFTER = 3600  # seconds without a write before a temporary export file is removed
 
 
 def export_dir() -> Path:
@@ -404,7 +406,9 @@ def materialise(chunks: Iterator[bytes], path: Path) -> Iterator[bytes]:
                 yield chunk
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        # Missing only if pruned as abandoned (no write for an hour): the body sent is whole.
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(tmp_name, path)
         complete = True
         _prune(path.parent)
     finally:
@@ -458,7 +462,18 @@ def precompute(size: int, *, superseded: Callable[[], bool]) -> list[str]:
 
 
 def _prune(folder: Path) -> None:
-    """Keep the files of the newest few checkpoints; an open file stays readable (POSIX)."""
+    """Keep the files of the newest few checkpoints; an open file stays readable (POSIX).
+
+    Also removes temporary files nobody has written to for ``ABANDONED_AFTER`` seconds: a
+    worker or gunicorn process killed mid-build (a crash, the task's hard time limit)
+    cannot remove its own, and they would pile up. A build that is alive writes a page
+    every few milliseconds.
+    """
+    cutoff = time.time() - ABANDONED_AFTER
+    for partial in folder.glob(".partial-*"):
+        with contextlib.suppress(FileNotFoundError):
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink()
     sizes = sorted(
         {int(p.name.split("-", 1)[0]) for p in folder.iterdir() if p.name[0].isdigit()},
         reverse=True,

@@ -141,3 +141,26 @@ def test_a_gzip_file_compressed_from_the_plain_file_has_the_streams_bytes(fmt) -
     gzipped = export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=True)
     assert gzipped.read_bytes() == from_database
     assert not export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=True)  # kept
+
+
+def test_temporary_files_of_a_crashed_build_are_removed_once_abandoned() -> None:
+    """A build killed mid-way cannot remove its temporary file; the next completed export
+    removes those nobody has written to for an hour, and leaves live ones alone."""
+    import os
+    import time
+
+    from registry.checkpoints import checkpoint_latest
+    from registry.exports import export_dir, export_file
+
+    exclusion_add(kind="repository", subject="github.com/o/r", cause="c")
+    export_dir().mkdir(parents=True)
+    crashed = export_dir() / ".partial-crashed"
+    building = export_dir() / ".partial-building"
+    for partial in (crashed, building):
+        partial.write_bytes(b"github.com/o/")
+    two_hours_ago = time.time() - 7200
+    os.utime(crashed, (two_hours_ago, two_hours_ago))
+    checkpoint = checkpoint_latest()
+    assert export_file(checkpoint.size, checkpoint.root_hash, "txt", gzip=False)
+    assert not crashed.exists()
+    assert building.read_bytes() == b"github.com/o/"
