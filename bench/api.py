@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import runpy
 import shutil
 import signal
 import statistics
@@ -71,16 +72,9 @@ ENV = {
     "CELERY_QUEUE": "bench-api",
 }
 PARTS = ("check", "not-modified", "exports", "precompute", "bulk", "proofs")
-GUNICORN = [
-    "--workers", "2",
-    "--worker-class", "gthread",
-    "--threads", "8",
-    "--keep-alive", "5",
-    "--backlog", "2048",
-    "--bind", f"127.0.0.1:{PORT}",
-    "--chdir", str(ROOT),
-    "--log-level", "warning",
-]  # fmt: skip
+# The production configuration (gunicorn.conf.py), only bound to loopback here.
+GUNICORN = ["-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{PORT}",
+            "--chdir", str(ROOT), "--log-level", "warning"]  # fmt: skip
 
 
 # --- the bench's WSGI app: the portal plus a minimal view ---------------------------------
@@ -357,6 +351,12 @@ def purge_export_tasks() -> None:
         connection.default_channel.queue_purge(ENV["CELERY_QUEUE"])
 
 
+def _gunicorn_shape() -> str:
+    """The workers and threads gunicorn.conf.py gives on this machine."""
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return f"{config['workers']} workers x {config['threads']} threads, {config['worker_class']}"
+
+
 def measure(auth: dict[str, str], size: int, latest, master: int, parts: set[str]) -> dict:
     r: dict = {}
     from registry.selectors import exclusions_in_force
@@ -574,7 +574,8 @@ def report(r: dict, size: int) -> None:
             )
         )
     print(f"\n== results ({tool}, {CONNECTIONS} connections, {SECONDS} s each; "
-          f"gunicorn {' '.join(GUNICORN[:6])}; load average {os.getloadavg()[0]:.2f})")  # fmt: skip
+          f"gunicorn.conf.py: {_gunicorn_shape()}; "
+          f"load average {os.getloadavg()[0]:.2f})")  # fmt: skip
     for name, figure, ratio, target in rows:
         print(f"{name:<48} {figure:<34} {ratio:<28} {target}")
 

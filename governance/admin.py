@@ -10,7 +10,7 @@ from django.urls import path
 from django.utils.html import format_html
 
 from governance.enums import VersionStatus
-from governance.models import Dataset, DatasetVersion, ShardBuild
+from governance.models import Dataset, DatasetVersion, ShardBuild, VersionVerification
 from governance.releases import ReleaseError, release_start
 from governance.selectors import next_release_at, release_progress
 
@@ -105,3 +105,19 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             return JsonResponse({"error": "forbidden"}, status=403)
         version = get_object_or_404(DatasetVersion.objects.select_related("dataset"), id=version_id)
         return JsonResponse(release_progress(version))
+
+
+@admin.register(VersionVerification)
+class VersionVerificationAdmin(admin.ModelAdmin):
+    """Verifications asked for over the API, with their reports; read only."""
+
+    list_display = ["version", "status", "requested_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["version__dataset"]
+    readonly_fields = ["version", "status", "requested_at", "started_at", "finished_at", "report"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

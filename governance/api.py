@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from governance.enums import VerificationStatus, VersionStatus
 from governance.models import Dataset, DatasetVersion
-from governance.releases.verify import version_verify
+from governance.releases.verify import verification_request
 from governance.selectors import next_release_at, published_versions
+from registry.api.common import ErrorSerializer
 
 
 class VersionSummarySerializer(serializers.Serializer):
@@ -67,13 +70,14 @@ class DatasetVersionListView(APIView):
 
 
 class VerifyThrottle(AnonRateThrottle):
-    # Re-hashing reads every byte of a version: rate-limited apart from cheap calls.
+    # Asking for a verification queues a re-hash of every byte of a version: rate-limited
+    # apart from cheap calls. Joining the run already open costs nothing, but counts too.
     scope = "verify"
     rate = "10/hour"
 
 
 class VersionVerifyView(APIView):
-    throttle_classes = [VerifyThrottle]
+    """A version's verification: ``POST`` asks for one (a task), ``GET`` shows the latest."""
 
     class OffendingRowSerializer(serializers.Serializer):
         path = serializers.CharField()
@@ -91,20 +95,67 @@ class VersionVerifyView(APIView):
         offending_count = serializers.IntegerField()
         offending = serializers.ListField(child=serializers.DictField())
 
-    @extend_schema(responses=VerifyReportSerializer)
-    def get(self, request: Request, name: str, version: str) -> Response:
-        found = get_object_or_404(
-            DatasetVersion.objects.select_related("dataset"), dataset__name=name, version=version
+    class VerificationSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        status = serializers.ChoiceField(choices=VerificationStatus.choices)
+        requested_at = serializers.DateTimeField()
+        started_at = serializers.DateTimeField(allow_null=True)
+        finished_at = serializers.DateTimeField(allow_null=True)
+        report = serializers.JSONField(
+            allow_null=True, help_text="Once finished: the report (see VerifyReport)."
         )
-        report = version_verify(version=found)
-        body = {
-            "dataset": report.dataset,
-            "version": report.version,
-            "ok": report.ok,
-            "files_checked": report.files_checked,
-            "rows_checked": report.rows_checked,
-            "problems": report.problems,
-            "offending_count": report.offending_count,
-            "offending": self.OffendingRowSerializer(report.offending, many=True).data,
-        }
-        return Response(self.VerifyReportSerializer(body).data)
+
+    def get_throttles(self):
+        return [VerifyThrottle()] if self.request.method == "POST" else []
+
+    def _version(self, name: str, version: str) -> DatasetVersion:
+        return get_object_or_404(
+            DatasetVersion.objects.select_related("dataset"),
+            dataset__name=name,
+            version=version,
+            status=VersionStatus.PUBLISHED,
+        )
+
+    @extend_schema(
+        operation_id="version_verification_latest",
+        responses={200: VerificationSerializer, 404: OpenApiResponse(ErrorSerializer)},
+        description=(
+            "The latest verification of a published version: queued, running, passed or "
+            "failed, with its report once finished. 404 until one was asked for (POST)."
+        ),
+    )
+    def get(self, request: Request, name: str, version: str) -> Response:
+        found = self._version(name, version)
+        latest = found.verifications.first()
+        if latest is None:
+            raise NotFound(
+                f"{found.label} was never verified over the API; POST to this address to "
+                "start a verification."
+            )
+        return Response(self.VerificationSerializer(latest).data)
+
+    @extend_schema(
+        operation_id="version_verification_request",
+        request=None,
+        responses={
+            202: VerificationSerializer,
+            200: VerificationSerializer,
+            404: OpenApiResponse(ErrorSerializer),
+            429: OpenApiResponse(ErrorSerializer),
+        },
+        description=(
+            "Re-hash every file of the version and prove no repository excluded at its "
+            "checkpoint remains, as `manage.py verify_version` does, in a task. 202 with the "
+            "new run; 200 with the run already queued or running, which this call joins. "
+            "Then GET this address until `status` is `passed` or `failed`."
+        ),
+    )
+    def post(self, request: Request, name: str, version: str) -> Response:
+        run, created = verification_request(version=self._version(name, version))
+        run.refresh_from_db()  # a worker may have started or finished it already
+        response = Response(
+            self.VerificationSerializer(run).data,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+        )
+        response["Location"] = request.path
+        return response

@@ -24,3 +24,13 @@ class ShardStatus(models.TextChoices):
 class ShardAction(models.TextChoices):
     REWRITE = "rewrite", "Rewrite (filter the source shard)"
     REUSE = "reuse", "Reuse the previous output (nothing changed in it)"
+
+
+class VerificationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed (the report says what is wrong)"
+
+
+OPEN_VERIFICATIONS = (VerificationStatus.QUEUED, VerificationStatus.RUNNING)

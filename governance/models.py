@@ -1,4 +1,4 @@
-"""Datasets, their versions, and the shards each version is built from.
+"""Datasets, their versions, the shards each version is built from, and verifications.
 
 The database is the source of truth for releases: a version is visible exactly when its
 row says ``published``. Files on storage follow it (see ``governance.releases.publish``).
@@ -11,7 +11,14 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import Q
 
-from governance.enums import ReleaseStep, ShardAction, ShardStatus, VersionStatus
+from governance.enums import (
+    OPEN_VERIFICATIONS,
+    ReleaseStep,
+    ShardAction,
+    ShardStatus,
+    VerificationStatus,
+    VersionStatus,
+)
 
 
 class Dataset(models.Model):
@@ -135,3 +142,35 @@ class ShardBuild(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.name}"
+
+
+class VersionVerification(models.Model):
+    """One run of ``verify_version`` on a published version, requested over the API.
+
+    Re-hashing reads every byte of a version, so it runs as a task, one at a time per
+    version: a request while one is queued or running joins it (the constraint below).
+    """
+
+    version = models.ForeignKey(
+        DatasetVersion, on_delete=models.CASCADE, related_name="verifications"
+    )
+    status = models.CharField(
+        max_length=8, choices=VerificationStatus.choices, default=VerificationStatus.QUEUED
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True, help_text="The report, once finished.")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version"],
+                condition=Q(status__in=OPEN_VERIFICATIONS),
+                name="governance_one_open_verification",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"verification of {self.version} ({self.status})"

@@ -33,7 +33,8 @@ def next_release_at(dataset: Dataset, *, now: datetime | None = None) -> datetim
 
     None when the dataset has no cadence (manual releases only). Otherwise the later of
     now and the last release plus the cadence. The periodic task starts a release only
-    if the registry changed since the last published version, and it runs every few
+    if the registry or the source snapshot changed since the last published version
+    (``governance.releases.schedule``), and it runs every few
     minutes (``RELEASE_SCHEDULE_SECONDS``), so the release begins up to one tick later.
     """
     if dataset.release_cadence is None:

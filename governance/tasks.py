@@ -18,6 +18,7 @@ from governance.releases.publish import release_publish
 from governance.releases.reconcile import releases_reconcile
 from governance.releases.schedule import releases_schedule
 from governance.releases.shards import shard_build
+from governance.releases.verify import verification_run
 
 
 @shared_task
@@ -60,3 +61,9 @@ def release_scheduled_task() -> list[str]:
 def release_reconcile_task(*, stale_minutes: int = 30) -> dict[str, list[str]]:
     report = releases_reconcile(stale_after=timedelta(minutes=stale_minutes))
     return {"resumed": report.resumed, "announced": report.announced, "removed": report.removed}
+
+
+@shared_task
+def version_verify_task(*, verification_id: int) -> str | None:
+    run = verification_run(verification_id=verification_id)
+    return run.status if run else None

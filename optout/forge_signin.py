@@ -10,26 +10,34 @@ repository.
 A token is only ever sent to the forge its provider is configured for: a provider is
 bound to the one forge whose web URL equals the provider's configured URL. It serves one
 check: once the run that used it has recorded its evidence, ``signin_tokens_discard``
-deletes the portal's copy (the next check needs a new sign-in).
+deletes the portal's copy (the next check needs a new sign-in) and, after commit, asks the
+forge to revoke the token itself, so a copy that leaked (a backup, a log) stops working.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from allauth.socialaccount.models import SocialToken
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from optout.enums import VerificationMethod
-from optout.outbound import OutboundError, OutboundRefused, fetch, forge_api_url
+from optout.outbound import OutboundError, OutboundRefused, fetch, forge_api_url, forge_url
 from optout.proofs import Proof
 from registry.enums import ExclusionKind
 from registry.forges import Forge, forges
 from registry.identifiers import Identifier
+
+logger = logging.getLogger(__name__)
 
 _GITLAB_OWNER = 50
 _GITLAB_MAINTAINER = 40
@@ -198,8 +206,7 @@ def signin_tokens_discard(*, token_ids: set[int]) -> int:
     """
     if not token_ids:
         return 0
-    deleted, _ = SocialToken.objects.filter(id__in=token_ids).delete()
-    return deleted
+    return _discard(SocialToken.objects.filter(id__in=token_ids))
 
 
 SIGNIN_TOKEN_MAX_AGE = timedelta(hours=1)
@@ -212,5 +219,43 @@ def signin_tokens_expire(*, now: datetime | None = None) -> int:
     sign-in, when the token is stored, so it bounds the token's age.
     """
     cutoff = (now or timezone.now()) - SIGNIN_TOKEN_MAX_AGE
-    deleted, _ = SocialToken.objects.filter(account__last_login__lt=cutoff).delete()
+    return _discard(SocialToken.objects.filter(account__last_login__lt=cutoff))
+
+
+def _discard(tokens: QuerySet[SocialToken]) -> int:
+    """Delete ``tokens``, then (after commit: network is a side effect) revoke each one."""
+    revoke = list(tokens.values_list("account__provider", "token"))
+    deleted, _ = tokens.delete()
+    if revoke:
+        transaction.on_commit(lambda: [signin_token_revoke(p, t) for p, t in revoke])
     return deleted
+
+
+def signin_token_revoke(provider: str, token: str) -> bool:
+    """Ask the forge to revoke ``token`` (GitHub: the app's token API; GitLab: OAuth
+    revocation, RFC 7009). A failure is logged, not raised: our copy is gone either way."""
+    forge = forge_for_provider(provider)
+    apps = settings.SOCIALACCOUNT_PROVIDERS.get(provider, {}).get("APPS") or []
+    if forge is None or not apps:
+        return False
+    client_id, secret = apps[0]["client_id"], apps[0]["secret"]
+    if provider == "github":
+        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        url = forge_api_url(forge, "applications", client_id, "token")
+        method, expected = "DELETE", 204
+        headers = {"Authorization": f"Basic {basic}", "Content-Type": "application/json"}
+        body = json.dumps({"access_token": token}).encode()
+    else:
+        url = forge_url(forge, "oauth/revoke")
+        method, expected = "POST", 200
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        body = urlencode({"token": token, "client_id": client_id, "client_secret": secret}).encode()
+    try:
+        result = fetch(url, method=method, headers=headers, body=body, follow_redirects=False)
+    except (OutboundError, OutboundRefused) as exc:
+        logger.warning("Could not revoke a %s sign-in token: %s", provider, exc)
+        return False
+    if result.status != expected:
+        logger.warning("%s answered %s to revoking a sign-in token", provider, result.status)
+        return False
+    return True

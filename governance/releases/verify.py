@@ -1,5 +1,9 @@
 """Verify a published version: re-hash every file and prove no excluded repository remains.
 
+``version_verify`` does it and returns a report (``manage.py verify_version`` prints it).
+Over the API it runs as a task: ``verification_request`` queues one run per version at a
+time, ``verification_run`` (the task's body) records its report.
+
 Checks, each reported with what is wrong:
 - the manifest's SHA-256 equals the one recorded in the database and in the marker;
 - every file the manifest lists has the listed size and SHA-256 (and data files the
@@ -10,15 +14,21 @@ Checks, each reported with what is wrong:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from governance.enums import VersionStatus
-from governance.models import DatasetVersion
+from governance.enums import OPEN_VERIFICATIONS, VerificationStatus, VersionStatus
+from governance.models import DatasetVersion, VersionVerification
 from governance.releases.layout import MANIFEST_NAME, MARKER_NAME, dataset_store, final_path
 from governance.releases.matching import (
     canonical_repositories,
@@ -27,6 +37,8 @@ from governance.releases.matching import (
 )
 from registry.checkpoints import checkpoint_at
 from registry.selectors import exclusions_at
+
+logger = logging.getLogger(__name__)
 
 OFFENDING_LIMIT = 100  # rows listed in a report; the count is always exact
 
@@ -52,6 +64,63 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems and not self.offending_count
+
+    def as_dict(self) -> dict:
+        """The report as the API shows it and a verification stores it."""
+        return {**dataclasses.asdict(self), "ok": self.ok}
+
+
+def verification_request(*, version: DatasetVersion) -> tuple[VersionVerification, bool]:
+    """The open verification of ``version``, or a new one queued after commit (``True``).
+
+    A run open for longer than a task may live was lost (its worker and the broker's copy
+    both gone): it is closed as failed, and a new one starts.
+    """
+    from governance.tasks import version_verify_task  # tasks import this module
+
+    abandoned_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
+    lost = VerifyReport(dataset=version.dataset.name, version=version.version)
+    lost.problems.append("The run was lost before it finished; ask for a new one.")
+    with transaction.atomic():
+        version.verifications.filter(
+            status__in=OPEN_VERIFICATIONS, requested_at__lt=abandoned_before
+        ).update(
+            status=VerificationStatus.FAILED, finished_at=timezone.now(), report=lost.as_dict()
+        )
+        current = version.verifications.filter(status__in=OPEN_VERIFICATIONS).first()
+        if current is not None:
+            return current, False
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent request may win the race
+                run = VersionVerification.objects.create(version=version)
+        except IntegrityError:
+            return version.verifications.get(status__in=OPEN_VERIFICATIONS), False
+        transaction.on_commit(lambda: version_verify_task.delay(verification_id=run.id))
+    return run, True
+
+
+def verification_run(*, verification_id: int) -> VersionVerification | None:
+    """Run a queued verification and record its report; a finished one is left as it is.
+
+    A run found ``running`` is run again: its worker died, and verifying only reads.
+    """
+    claimed = VersionVerification.objects.filter(
+        id=verification_id, status__in=OPEN_VERIFICATIONS
+    ).update(status=VerificationStatus.RUNNING, started_at=timezone.now())
+    if claimed != 1:
+        return VersionVerification.objects.filter(id=verification_id).first()
+    run = VersionVerification.objects.select_related("version__dataset").get(id=verification_id)
+    try:
+        report = version_verify(version=run.version)
+    except Exception as exc:  # storage unreachable, unreadable file: the report says so
+        logger.exception("Verification %s of %s could not finish", run.id, run.version)
+        report = VerifyReport(dataset=run.version.dataset.name, version=run.version.version)
+        report.problems.append(f"The verification could not finish: {exc}")
+    run.status = VerificationStatus.PASSED if report.ok else VerificationStatus.FAILED
+    run.report = report.as_dict()
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "report", "finished_at"])
+    return run
 
 
 def version_verify(*, version: DatasetVersion) -> VerifyReport:

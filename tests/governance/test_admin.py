@@ -35,7 +35,14 @@ def test_release_now_publishes_and_the_progress_endpoint_reports_it(admin_client
     }
 
 
-@pytest.mark.parametrize("url", ["/admin/governance/dataset/", "/admin/governance/datasetversion/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/governance/dataset/",
+        "/admin/governance/datasetversion/",
+        "/admin/governance/versionverification/",
+    ],
+)
 def test_admin_lists_render(admin_client, tmp_path, url) -> None:
     make_dataset(tmp_path)
     assert admin_client.get(url).status_code == 200

@@ -46,11 +46,19 @@ def test_versions_of_an_unknown_dataset_is_a_404_in_the_error_shape(tmp_path) ->
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_verify_reports_ok_for_a_published_version(tmp_path) -> None:
+def test_a_verification_is_asked_for_then_read(tmp_path) -> None:
     dataset = make_dataset(tmp_path)
     release_start(dataset_id=dataset.id)
-    body = APIClient().get("/api/v1/datasets/demo/versions/1.0.0/verify/").json()
-    assert body == {
+    url = "/api/v1/datasets/demo/versions/1.0.0/verify/"
+    never = APIClient().get(url)
+    assert never.status_code == 404
+    assert "POST to this address" in never.json()["error"]["message"]
+    asked = APIClient().post(url)  # tasks run in-process here, on commit
+    assert asked.status_code == 202 and asked["Location"] == url
+    body = APIClient().get(url).json()
+    assert (body["id"], body["status"]) == (asked.json()["id"], "passed")
+    assert body["started_at"] <= body["finished_at"]
+    assert body["report"] == {
         "dataset": "demo",
         "version": "1.0.0",
         "ok": True,
@@ -60,6 +68,13 @@ def test_verify_reports_ok_for_a_published_version(tmp_path) -> None:
         "offending_count": 0,
         "offending": [],
     }
+
+
+def test_verifying_an_unknown_version_is_a_404_in_the_error_shape(tmp_path) -> None:
+    make_dataset(tmp_path)
+    response = APIClient().post("/api/v1/datasets/demo/versions/9.9.9/verify/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
 
 
 def test_next_release_is_now_when_the_cadence_has_passed(tmp_path) -> None:

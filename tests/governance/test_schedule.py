@@ -1,4 +1,4 @@
-"""Scheduled releases start when the registry changed and the cadence allows."""
+"""Scheduled releases start when the registry or the source changed and the cadence allows."""
 
 from __future__ import annotations
 
@@ -38,3 +38,28 @@ def test_a_dataset_without_cadence_is_never_released_by_the_schedule(tmp_path) -
     dataset.release_cadence = None
     dataset.save()
     assert releases_schedule(now=timezone.now() + timedelta(days=30)) == []
+
+
+def test_a_new_source_snapshot_is_released_by_the_schedule(tmp_path) -> None:
+    from governance.demo_data import ShardSpec, generate_shards
+
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)
+    later = timezone.now() + timedelta(days=1, minutes=1)
+    assert releases_schedule(now=later) == []  # nothing changed anywhere
+    generate_shards(tmp_path / "more", ShardSpec(shards=1, rows_per_shard=50, owners=5))
+    new_shard = next((tmp_path / "more").iterdir())
+    new_shard.rename(tmp_path / "source" / "shard-99999.parquet")
+    started = releases_schedule(now=later)
+    assert [v.version for v in started] == ["1.1.0"]  # a new snapshot bumps the minor
+    version = DatasetVersion.objects.get(version="1.1.0")
+    assert (version.status, version.rows_in) == ("published", 650)
+
+
+def test_an_unreadable_source_starts_nothing(tmp_path) -> None:
+    import shutil
+
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)
+    shutil.rmtree(tmp_path / "source")
+    assert releases_schedule(now=timezone.now() + timedelta(days=2)) == []

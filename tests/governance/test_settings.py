@@ -65,17 +65,23 @@ def test_visibility_timeout_must_exceed_the_hard_time_limit() -> None:
     assert "CELERY_VISIBILITY_TIMEOUT=600 must be above CELERY_TASK_TIME_LIMIT=600" in result.stderr
 
 
-def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
+def _production(tmp_path: Path) -> dict[str, str]:
+    """Production settings, with a signing key made for them."""
     key = tmp_path / "production-signing.key"
     made = _run(["manage.py", "generate_signing_key", str(key)], DEBUG="true")
     assert made.returncode == 0, made.stderr
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-enough-5f1c9e0b7d2a",
+        "ALLOWED_HOSTS": "optout.example.org",
+        "LOG_SIGNING_KEY_FILE": str(key),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+    }
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
     result = _run(
-        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        DEBUG="false",
-        SECRET_KEY="a-production-secret-key-that-is-long-and-random-enough-5f1c9e0b7d2a",
-        ALLOWED_HOSTS="optout.example.org",
-        LOG_SIGNING_KEY_FILE=str(key),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **_production(tmp_path)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -91,3 +97,21 @@ def test_every_environment_variable_the_settings_read_is_in_the_readme() -> None
     readme = (ROOT / "README.md").read_text()
     assert len(names) > 30
     assert sorted(n for n in names if f"`{n}`" not in readme) == []
+
+
+def test_the_gunicorn_configuration_loads_with_the_production_app(tmp_path: Path) -> None:
+    result = _run(
+        ["-m", "gunicorn", "--check-config", "--print-config", "governance.wsgi"],
+        **_production(tmp_path),
+        WEB_CONCURRENCY="3",
+        WEB_THREADS="5",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    printed = dict(line.split(" = ", 1) for line in result.stdout.splitlines() if " = " in line)
+    printed = {k.strip(): v.strip() for k, v in printed.items()}
+    assert [printed[k] for k in ("workers", "threads", "worker_class", "keepalive")] == [
+        "3",
+        "5",
+        "gthread",
+        "5",
+    ]

@@ -53,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_POST = do_HEAD = _handle
+    do_GET = do_POST = do_HEAD = do_DELETE = _handle
 
 
 class _Server(ThreadingHTTPServer):

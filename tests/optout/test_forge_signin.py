@@ -279,6 +279,52 @@ def test_the_forge_token_is_deleted_once_the_check_is_recorded(client, gitlab) -
     assert VerificationAttempt.objects.get().evidence["forge_account_id"] == 4242
 
 
+def _revocations(forge: OAuthForge) -> list[dict]:
+    """Record what the forge is asked to revoke, answering as the real forge does."""
+    asked: list[dict] = []
+
+    def revoke(handler, body):
+        asked.append({"auth": handler.headers.get("Authorization"), "body": body.decode()})
+        return (204, {}, b"") if forge.flavour == "github" else (200, {}, b"{}")
+
+    path = "/api/v3/applications/cid/token" if forge.flavour == "github" else "/oauth/revoke"
+    forge.server.routes[path] = revoke
+    return asked
+
+
+@pytest.mark.parametrize("flavour", ["gitlab", "github"])
+def test_a_used_token_is_revoked_at_the_forge_after_commit(
+    client, request, flavour, django_capture_on_commit_callbacks
+) -> None:
+    forge = request.getfixturevalue(flavour)
+    forge.api("/user/orgs", [])
+    asked = _revocations(forge)
+    removal = make_request([f"{flavour}.loopback.test/alice"])
+    _sign_in(client, forge)
+    with django_capture_on_commit_callbacks(execute=True):
+        _check_now(client, removal)
+    assert SocialToken.objects.count() == 0
+    if flavour == "github":
+        assert asked == [
+            {"auth": "Basic " + base64.b64encode(b"cid:shh").decode(),
+             "body": json.dumps({"access_token": ACCESS_TOKEN})}
+        ]  # fmt: skip
+    else:
+        assert asked == [
+            {"auth": None, "body": f"token={ACCESS_TOKEN}&client_id=cid&client_secret=shh"}
+        ]
+
+
+def test_a_revocation_the_forge_refuses_is_logged_not_raised(client, gitlab, caplog) -> None:
+    from optout.forge_signin import signin_token_revoke
+
+    assert signin_token_revoke("gitlab", ACCESS_TOKEN) is False  # no route: the forge 404s
+    assert "gitlab answered 404 to revoking a sign-in token" in caplog.text
+    assert ACCESS_TOKEN not in caplog.text
+    asked = _revocations(gitlab)
+    assert signin_token_revoke("gitlab", ACCESS_TOKEN) is True and len(asked) == 1
+
+
 def test_a_failed_check_also_deletes_the_token_and_the_next_needs_a_new_sign_in(
     client, gitlab
 ) -> None:
@@ -299,12 +345,17 @@ def test_a_failed_check_also_deletes_the_token_and_the_next_needs_a_new_sign_in(
     ]
 
 
-def test_a_token_no_check_used_is_forgotten_an_hour_after_sign_in(client, gitlab) -> None:
+def test_a_token_no_check_used_is_forgotten_an_hour_after_sign_in(
+    client, gitlab, django_capture_on_commit_callbacks
+) -> None:
+    asked = _revocations(gitlab)
     _sign_in(client, gitlab)
     expire_unverified.delay().get()  # the periodic job that forgets stale tokens
     assert SocialToken.objects.count() == 1
     # update() leaves last_login as given (auto_now applies only on save).
     SocialAccount.objects.update(last_login=timezone.now() - timedelta(minutes=61))
-    expire_unverified.delay().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        expire_unverified.delay().get()
     assert SocialToken.objects.count() == 0
+    assert [a["body"].split("&")[0] for a in asked] == [f"token={ACCESS_TOKEN}"]
     assert SocialAccount.objects.count() == 1
