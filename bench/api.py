@@ -10,13 +10,18 @@ Run with ``make bench`` (or ``.venv/bin/python bench/api.py``). It
 3. measures single check and the export's 304 path against the minimal view (wrk when
    installed, else a Python load generator), the full export in every format with the
    workers' RSS growth against a 10k-entry export, the 10,000-repository bulk check and
-   inclusion and consistency proofs over HTTP, and prints every figure with its target.
+   inclusion and consistency proofs over HTTP, and prints every figure with its target;
+4. signs a new checkpoint, lets a real Celery worker precompute its exports (the task queued
+   when a checkpoint is signed), and measures what a pipeline then gets over HTTP.
 
 ``BENCH_ENTRIES`` changes the log size (default 1,000,000); ``BENCH_SECONDS`` the wrk time.
+``--only PART[,PART…]`` runs some parts (check, not-modified, exports, precompute, bulk,
+proofs); the default is all.
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import io
 import json
@@ -62,7 +67,11 @@ ENV = {
     "API_TOKEN_RATE": "1000000000/minute",
     "LOG_LEVEL": "WARNING",
     "DJANGO_SETTINGS_MODULE": "governance.settings",
+    # The exports task queued by each checkpoint goes to a queue of the bench's own; the
+    # bench purges it, and consumes it with its own worker in the precompute part.
+    "CELERY_QUEUE": "bench-api",
 }
+PARTS = ("check", "not-modified", "exports", "precompute", "bulk", "proofs")
 # The production configuration (gunicorn.conf.py), only bound to loopback here.
 GUNICORN = ["-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{PORT}",
             "--chdir", str(ROOT), "--log-level", "warning"]  # fmt: skip
@@ -252,6 +261,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all)",
+    )
+    parts = set(parser.parse_args().only.split(","))
+    if not parts <= set(PARTS):
+        parser.error(f"unknown part(s): {', '.join(sorted(parts - set(PARTS)))}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so gunicorn is stopped below
     os.environ.update(ENV)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -288,6 +306,7 @@ def main() -> None:
         exclusion_remove(kind=kind, subject=subject, cause="bench:remove", reason="bench")
         appends.append((time.perf_counter() - t) * 1000)
     checkpoint_at(10_000)  # a small signed checkpoint, for the RSS baseline export
+    purge_export_tasks()  # each append queued one; the precompute part runs its own
     from django.db import connection
 
     with connection.cursor() as cursor:  # as autovacuum would: index-only scans need it
@@ -317,11 +336,19 @@ def main() -> None:
                 time.sleep(0.2)
         else:
             raise SystemExit("gunicorn did not start")
-        results = measure(auth, size, latest, gunicorn.pid)
+        results = measure(auth, size, latest, gunicorn.pid, parts)
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=30)
+        purge_export_tasks()
     report(results, size)
+
+
+def purge_export_tasks() -> None:
+    from governance.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(ENV["CELERY_QUEUE"])
 
 
 def _gunicorn_shape() -> str:
@@ -330,29 +357,45 @@ def _gunicorn_shape() -> str:
     return f"{config['workers']} workers x {config['threads']} threads, {config['worker_class']}"
 
 
-def measure(auth: dict[str, str], size: int, latest, master: int) -> dict:
+def measure(auth: dict[str, str], size: int, latest, master: int, parts: set[str]) -> dict:
     r: dict = {}
     from registry.selectors import exclusions_in_force
 
     r["entries_in_force"] = exclusions_in_force(size).count()
     load_test("/bench/minimal", {})  # warm both workers
     r["minimal"] = load_test("/bench/minimal", {})
-    r["check"] = load_test("/api/v1/check?repo=github.com/ns120/some-repo", {})
-    _, first = request("GET", "/api/v1/exclusions/export?format=txt&size=10000", auth)
-    first.read()
-    etag_url = "/api/v1/exclusions/export?format=txt"
-    conn, response = request("GET", etag_url, {**auth, "If-None-Match": '"x"'})
-    etag = response.getheader("ETag")
-    response.close()
-    conn.close()
-    r["not_modified"] = load_test(etag_url, {**auth, "If-None-Match": etag})
+    if "check" in parts:
+        r["check"] = load_test("/api/v1/check?repo=github.com/ns120/some-repo", {})
+    if "not-modified" in parts:
+        _, first = request("GET", "/api/v1/exclusions/export?format=txt&size=10000", auth)
+        first.read()
+        etag_url = "/api/v1/exclusions/export?format=txt"
+        conn, response = request("GET", etag_url, {**auth, "If-None-Match": '"x"'})
+        etag = response.getheader("ETag")
+        response.close()
+        conn.close()
+        r["not_modified"] = load_test(etag_url, {**auth, "If-None-Match": etag})
+    if "exports" in parts:
+        measure_exports(r, auth, master)
+    if "precompute" in parts:
+        measure_precompute(r, auth)
+    rng = random.Random(7)
+    if "bulk" in parts:
+        measure_bulk(r, auth, rng)
+    if "proofs" in parts:
+        measure_proofs(r, auth, size, rng)
+    return r
 
+
+def measure_exports(r: dict, auth: dict[str, str], master: int) -> None:
     for _ in range(4):  # both workers serve a 10k export first: the RSS baseline
         timed_export("/api/v1/exclusions/export?format=txt&size=10000", auth)
     baseline = worker_rss(master)
     exports, growth = {}, {}
-    variants = [(fmt, {}) for fmt in ("txt", "ndjson", "csv", "parquet")]
-    variants.append(("txt", {"Accept-Encoding": "gzip"}))
+    # txt+gzip first: once the plain txt file exists, a gzip request is compressed from it
+    # and would no longer measure the database.
+    variants = [("txt", {"Accept-Encoding": "gzip"})]
+    variants += [(fmt, {}) for fmt in ("txt", "ndjson", "csv", "parquet")]
     for fmt, extra in variants:
         name = fmt + ("+gzip" if extra else "")
         # cold: streamed from PostgreSQL (and written to the export cache as it goes);
@@ -365,7 +408,73 @@ def measure(auth: dict[str, str], size: int, latest, master: int) -> dict:
         growth[name] = max(after[p] - baseline.get(p, after[p]) for p in after) / 2**20
     r["exports"] = exports
     r["rss_growth_mb"] = growth
-    rng = random.Random(7)
+
+
+EXPORT_VARIANTS = [(fmt, {}) for fmt in ("txt", "ndjson", "csv", "parquet")] + [
+    (fmt, {"Accept-Encoding": "gzip"}) for fmt in ("txt", "ndjson", "csv", "parquet")
+]
+
+
+def measure_precompute(r: dict, auth: dict[str, str]) -> None:
+    """Sign a new checkpoint, let a real worker run the exports task it queues, then time
+    each format's first request at that checkpoint, as a pipeline would meet it."""
+    import psutil
+
+    from registry.checkpoints import checkpoint_latest
+    from registry.exports import FORMATS, export_path
+    from registry.selectors import exclusions_in_force
+    from registry.services import exclusion_add
+
+    purge_export_tasks()
+    exclusion_add(kind="repository", subject=f"github.com/bench/precompute-{time.time_ns()}",
+                  cause="bench:precompute")  # fmt: skip
+    checkpoint = checkpoint_latest()
+    r["precompute_entries"] = exclusions_in_force(checkpoint.size).count()
+    paths = [
+        export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=packed)
+        for fmt in FORMATS
+        for packed in (False, True)
+    ]
+    log = BENCH_DIR / "precompute-worker.log"
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "governance", "worker", "--pool=solo",
+             "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "--loglevel=INFO", "-Q", ENV["CELERY_QUEUE"], "-n", "bench-api@%h"],
+            cwd=ROOT, env={**os.environ, **ENV}, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            peak = 0
+            deadline = time.monotonic() + 600
+            while not all(p.exists() for p in paths) and time.monotonic() < deadline:
+                if worker.poll() is not None:
+                    raise SystemExit(f"the Celery worker stopped:\n{log.read_text()}")
+                peak = max(peak, psutil.Process(worker.pid).memory_info().rss)
+                time.sleep(0.05)
+            if not all(p.exists() for p in paths):
+                raise SystemExit(f"the exports were not precomputed:\n{log.read_text()}")
+            succeeded = re.compile(r"exports_precompute\[[^]]+\] succeeded in ([\d.]+)s")
+            for _ in range(100):  # the task logs its run time once it returns
+                found = succeeded.search(log.read_text())
+                if found:
+                    break
+                time.sleep(0.05)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    r["precompute_s"] = float(found.group(1)) if found else float("nan")
+    r["precompute_rss_mb"] = peak / 2**20
+    r["precompute_files"] = {p.name.split(".", 1)[1]: p.stat().st_size for p in paths}
+    precomputed = {}
+    for fmt, extra in EXPORT_VARIANTS:
+        name = fmt + ("+gzip" if extra else "")
+        precomputed[name] = timed_export(
+            f"/api/v1/exclusions/export?format={fmt}", {**auth, **extra}
+        )
+    r["precomputed"] = precomputed
+
+
+def measure_bulk(r: dict, auth: dict[str, str], rng: random.Random) -> None:
     lines = []
     for _ in range(10_000):
         i = rng.randrange(ENTRIES)
@@ -383,6 +492,8 @@ def measure(auth: dict[str, str], size: int, latest, master: int) -> dict:
     r["bulk_ms"] = bulk
     r["bulk_excluded"] = data["excluded"]
 
+
+def measure_proofs(r: dict, auth: dict[str, str], size: int, rng: random.Random) -> None:
     inclusion, consistency = [], []
     conn = http.client.HTTPConnection("127.0.0.1", PORT)
     for _ in range(200):
@@ -407,43 +518,52 @@ def measure(auth: dict[str, str], size: int, latest, master: int) -> dict:
         consistency,
         len(proof["hashes"]),
     )
-    return r
+
+
+def _export_row(label: str, entries: int, timing: tuple[float, int, int]) -> tuple:
+    seconds, size_bytes, _lines = timing
+    return (
+        label,
+        f"{seconds:.2f} s, {size_bytes / 2**20:.1f} MiB",
+        f"{entries / seconds / 1e6:.2f}M entries/s",
+        ">= 2M entries/s",
+    )
 
 
 def report(r: dict, size: int) -> None:
     tool = "wrk" if shutil.which("wrk") else "python threads"
     mrps, mp99 = r["minimal"]
-    crps, cp99 = r["check"]
-    nrps, np99 = r["not_modified"]
-    rows = [
-        ("minimal Django view", f"{mrps:,.0f} req/s, p99 {mp99:.1f} ms", "baseline", ""),
-        ("single check GET /check", f"{crps:,.0f} req/s, p99 {cp99:.1f} ms",
-         f"{crps / mrps:.2f}x minimal", ">= 0.5x, p99 <= 25 ms"),
-        ("export 304 (If-None-Match)", f"{nrps:,.0f} req/s, p99 {np99:.1f} ms",
-         f"{nrps / mrps:.2f}x minimal", ">= 0.8x"),
-    ]  # fmt: skip
-    for (fmt, temperature), (seconds, size_bytes, lines) in r["exports"].items():
-        entries = lines if fmt in ("txt", "ndjson") else r["entries_in_force"]
-        rows.append(
-            (
-                f"export {fmt} ({temperature})",
-                f"{seconds:.2f} s, {size_bytes / 2**20:.1f} MiB",
-                f"{entries / seconds / 1e6:.2f}M entries/s",
-                ">= 2M entries/s",
-            )
-        )
-    for fmt, mb in r["rss_growth_mb"].items():
+    rows = [("minimal Django view", f"{mrps:,.0f} req/s, p99 {mp99:.1f} ms", "baseline", "")]
+    if "check" in r:
+        crps, cp99 = r["check"]
+        rows.append(("single check GET /check", f"{crps:,.0f} req/s, p99 {cp99:.1f} ms",
+                     f"{crps / mrps:.2f}x minimal", ">= 0.5x, p99 <= 25 ms"))  # fmt: skip
+    if "not_modified" in r:
+        nrps, np99 = r["not_modified"]
+        rows.append(("export 304 (If-None-Match)", f"{nrps:,.0f} req/s, p99 {np99:.1f} ms",
+                     f"{nrps / mrps:.2f}x minimal", ">= 0.8x"))  # fmt: skip
+    for (fmt, temperature), timing in r.get("exports", {}).items():
+        rows.append(_export_row(f"export {fmt} ({temperature})", r["entries_in_force"], timing))
+    for fmt, mb in r.get("rss_growth_mb", {}).items():
         rows.append((f"worker RSS growth after {fmt} vs 10k", f"{mb:.1f} MB", "", "< 50 MB"))
-    bulk = r["bulk_ms"]
-    rows.append(
-        (
-            "bulk check of 10,000",
-            f"median {statistics.median(bulk):.0f} ms, max {max(bulk):.0f} ms",
-            f"{r['bulk_excluded']:,} excluded",
-            "<= 250 ms",
-        )
-    )
+    if "precomputed" in r:
+        entries = r["precompute_entries"]
+        total = r["precompute_s"]
+        files = len(r["precompute_files"])
+        rows.append((f"precompute task, {files} files (worker)", f"{total:.2f} s",
+                     f"{files * entries / total / 1e6:.2f}M entries/s a file", ""))  # fmt: skip
+        peak = f"{r['precompute_rss_mb']:.0f} MB"
+        rows.append(("Celery worker peak RSS during it", peak, "", ""))
+        for name, timing in r["precomputed"].items():
+            rows.append(_export_row(f"export {name} (precomputed, 1st request)", entries, timing))
+    if "bulk_ms" in r:
+        bulk = r["bulk_ms"]
+        rows.append(("bulk check of 10,000",
+                     f"median {statistics.median(bulk):.0f} ms, max {max(bulk):.0f} ms",
+                     f"{r['bulk_excluded']:,} excluded", "<= 250 ms"))  # fmt: skip
     for name in ("inclusion", "consistency"):
+        if f"{name}_ms" not in r:
+            continue
         values = r[f"{name}_ms"]
         rows.append(
             (
@@ -454,9 +574,10 @@ def report(r: dict, size: int) -> None:
             )
         )
     print(f"\n== results ({tool}, {CONNECTIONS} connections, {SECONDS} s each; "
-          f"gunicorn.conf.py: {_gunicorn_shape()})")  # fmt: skip
+          f"gunicorn.conf.py: {_gunicorn_shape()}; "
+          f"load average {os.getloadavg()[0]:.2f})")  # fmt: skip
     for name, figure, ratio, target in rows:
-        print(f"{name:<44} {figure:<34} {ratio:<28} {target}")
+        print(f"{name:<48} {figure:<34} {ratio:<28} {target}")
 
 
 if __name__ == "__main__":

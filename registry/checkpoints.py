@@ -9,7 +9,8 @@ Roots come from stored subtree hashes: O(log n) node reads, whatever the log's s
 Every signed size is stored once as a ``SignedCheckpoint`` row; the API publishes the
 newest. ``LOG_CHECKPOINT_INTERVAL`` (seconds) batches them: 0 signs after every change,
 N signs at most every N seconds on append, and ``registry.tasks.checkpoint_publish`` (a
-periodic task) signs what is left once the interval has passed.
+periodic task) signs what is left once the interval has passed. Each stored checkpoint queues
+``registry.tasks.exports_precompute`` after commit (docs/registry.md).
 """
 
 from __future__ import annotations
@@ -61,8 +62,16 @@ def _store(size: int, *, current: int) -> Checkpoint:
         with transaction.atomic():  # a savepoint: a concurrent signer may win the race
             row = SignedCheckpoint.objects.create(size=size, root_hash=root, note=note)
     except IntegrityError:
-        row = SignedCheckpoint.objects.get(size=size)
+        return _from_row(SignedCheckpoint.objects.get(size=size))
+    transaction.on_commit(lambda: _queue_exports(size))
     return _from_row(row)
+
+
+def _queue_exports(size: int) -> None:
+    # Imported here: the tasks module imports this one.
+    from registry.tasks import exports_precompute
+
+    exports_precompute.delay(size=size)
 
 
 def checkpoint_signed(size: int) -> Checkpoint | None:

@@ -20,6 +20,7 @@ namespace, folded to lower case where the forge ignores case.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from registry.enums import ExclusionKind
@@ -124,6 +125,60 @@ def _split_input(raw: str) -> tuple[str, str, bool]:
 
 def parse_identifier(text: str) -> Identifier:
     """Parse one pasted line into an :class:`Identifier`, or raise :class:`IdentifierError`."""
+    return _parse_simple(text, forges()) or _parse_full(text)
+
+
+def parse_identifiers(texts: Iterable[str]) -> Iterator[Identifier | IdentifierError]:
+    """:func:`parse_identifier` over many lines (the bulk check): each line's identifier, or
+    its error, in order. The forge table is read once for the whole batch."""
+    table = forges()
+    for text in texts:
+        try:
+            yield _parse_simple(text, table) or _parse_full(text)
+        except IdentifierError as exc:
+            yield exc
+
+
+# The fast path. Most lines a pipeline sends are already canonical, or plain owner/name:
+# ASCII letters, digits, '.', '-' and '_' in two or three segments. For those the full
+# parser's URL and SSH forms, escapes, whitespace and '*' cannot apply, so what is left is
+# the forge lookup, its reserved pages and name rules, and case folding, done here with
+# the same Forge objects and NameRule checks. Anything else, and anything the full parser
+# would reject or rewrite (a '.git' suffix, an alias host, nested groups on the default
+# host), returns None and goes to the full parser, which words the error. A hypothesis
+# test holds the two paths equal over generated and hostile input.
+_SIMPLE = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)?")
+
+
+def _parse_simple(text: str, table: dict[str, Forge]) -> Identifier | None:
+    if len(text) > MAX_INPUT_LENGTH or not _SIMPLE.fullmatch(text):
+        return None
+    segments = text.split("/")
+    if len(segments) == 3:
+        if "." not in segments[0]:
+            return None  # host/owner/name needs a host; a.b/c/d on the default host is not ours
+        forge = table.get(segments[0].lower())  # aliases (www.…) go to the full parser
+        owner, name = segments[1], segments[2]
+    else:
+        if "." in segments[0]:
+            return None  # host/owner: a namespace
+        forge = table.get(DEFAULT_HOST)
+        owner, name = segments
+    if forge is None or name.lower().endswith(".git"):
+        return None
+    if forge.nested_groups and ("-" in segments or forge.max_group_depth < 1):
+        return None
+    if forge.fold(owner).lower() in forge.reserved_owners:
+        return None
+    if forge.owner_rule.problem(owner) or forge.name_rule.problem(name):
+        return None
+    canonical = f"{forge.host}/{forge.fold(owner)}/{forge.fold(name)}"
+    if len(canonical) > MAX_CANONICAL_LENGTH:
+        return None
+    return Identifier(kind=ExclusionKind.REPOSITORY, canonical=canonical)
+
+
+def _parse_full(text: str) -> Identifier:
     raw = text.strip()
     if not raw:
         raise _fail("The line is empty; enter a repository such as owner/name.")
@@ -184,7 +239,7 @@ def _parse_path(forge: Forge, path: str, raw: str, *, is_url: bool) -> Identifie
         if is_url and segments and segments[0] == "groups":
             explicit_namespace, segments = True, segments[1:]
     else:
-        if is_url and forge.host == "github.com" and segments[0] == "orgs":
+        if is_url and forge.host == "github.com" and segments[:1] == ["orgs"]:
             explicit_namespace, segments = True, segments[1:2]
         if len(segments) > 2 and segments[2] in _REPOSITORY_PAGES:
             segments = segments[:2]

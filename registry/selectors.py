@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
@@ -76,45 +75,59 @@ def exclusion_matching(repository: str) -> Exclusion | None:
     )
 
 
-def _active_exclusions_among(subjects: set[str], chunk: int) -> Iterator[tuple]:
-    """``(kind, subject, created_at)`` of active exclusions whose subject is in ``subjects``."""
+def _active_exclusions_among(subjects: set[str], chunk: int) -> tuple[list[tuple], int]:
+    """``(kind, subject, created_at)`` of active exclusions whose subject is in ``subjects``,
+    and the log size, read from one snapshot (see :func:`exclusions_matching_many`)."""
+    ordered = sorted(subjects)
     if connection.vendor == "postgresql":
-        # One query with an array parameter, joined rather than ``subject = ANY(%s)``: with
-        # ~20,000 subjects PostgreSQL plans ANY as a parallel scan of the whole table (130 ms
-        # at 1M rows), the join as one index-only probe per subject (60 ms). Sorted, so the
-        # probes walk the index in order. Sent as one newline-joined string when no subject
-        # holds a newline (canonical ids never do): adapting 20,000 strings one by one into
-        # an array literal cost 13 ms.
-        ordered = sorted(subjects)
+        # One statement, so one snapshot: the log size row and the matches cannot straddle a
+        # commit. The subjects are joined rather than ``subject = ANY(%s)``: with ~20,000
+        # subjects PostgreSQL plans ANY as a parallel scan of the whole table (130 ms at 1M
+        # rows), the join as one index-only probe per subject (60 ms). Sorted, so the probes
+        # walk the index in order. Sent as one newline-joined string when no subject holds a
+        # newline (canonical ids never do): adapting 20,000 strings one by one into an array
+        # literal cost 13 ms.
         joined = "\n".join(ordered)
         if joined.count("\n") == len(ordered) - 1:
             wanted, parameter = "string_to_array(%s, E'\\n')", joined
         else:
             wanted, parameter = "%s::text[]", ordered
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT e.kind, e.subject, e.created_at FROM unnest({wanted}) AS wanted(s) "  # noqa: S608
-                "JOIN registry_exclusion e ON e.subject = wanted.s AND e.active",
-                [parameter],
-            )
-            yield from cursor.fetchall()
-        return
-    ordered = sorted(subjects)
-    for start in range(0, len(ordered), chunk):
-        yield from Exclusion.objects.filter(
-            subject__in=ordered[start : start + chunk], active=True
-        ).values_list("kind", "subject", "created_at")
+            sql = f"""
+                SELECT NULL, NULL, NULL, size FROM registry_loghead WHERE id = 1
+                UNION ALL
+                SELECT e.kind, e.subject, e.created_at, NULL FROM unnest({wanted}) AS wanted(s)
+                JOIN registry_exclusion e ON e.subject = wanted.s AND e.active
+            """  # noqa: S608 - ``wanted`` is one of the two constants above
+            cursor.execute(sql, [parameter])
+            rows = cursor.fetchall()
+        sizes = [row[3] for row in rows if row[0] is None]
+        return [row[:3] for row in rows if row[0] is not None], sizes[0] if sizes else 0
+    # SQLite: the queries share one read transaction, which sees one snapshot.
+    with transaction.atomic():
+        size = log_size()
+        rows = []
+        for start in range(0, len(ordered), chunk):
+            rows += Exclusion.objects.filter(
+                subject__in=ordered[start : start + chunk], active=True
+            ).values_list("kind", "subject", "created_at")
+    return rows, size
 
 
-def exclusions_matching_many(repositories: list[str], *, chunk: int = 5_000) -> dict[str, dict]:
-    """For each excluded repository, its matching exclusion (``kind``, ``subject``,
-    ``created_at``), repository exclusions first, then the outermost namespace."""
+def exclusions_matching_many(
+    repositories: list[str], *, chunk: int = 5_000
+) -> tuple[dict[str, dict], int]:
+    """``(matches, log size)``: for each excluded repository, its matching exclusion
+    (``kind``, ``subject``, ``created_at``), repository exclusions first, then the outermost
+    namespace; and the log size those matches are the state of (one snapshot, so a
+    concurrent change is either in both or in neither)."""
     namespaces_of = {repo: list(enclosing_namespaces(repo)) for repo in repositories}
     wanted = set(namespaces_of)
     for namespaces in namespaces_of.values():
         wanted.update(namespaces)
     found: dict[tuple[str, str], dict] = {}
-    for kind, subject, created_at in _active_exclusions_among(wanted, chunk):
+    rows, size = _active_exclusions_among(wanted, chunk)
+    for kind, subject, created_at in rows:
         found[(kind, subject)] = {"kind": kind, "subject": subject, "created_at": created_at}
     matches: dict[str, dict] = {}
     repository = ExclusionKind.REPOSITORY.value
@@ -128,7 +141,7 @@ def exclusions_matching_many(repositories: list[str], *, chunk: int = 5_000) -> 
                     break
         if match is not None:
             matches[repo] = match
-    return matches
+    return matches, size
 
 
 # The single check's one statement: the matching exclusion (repository first, then the

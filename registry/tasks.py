@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
+from registry import exports
+from registry.checkpoints import checkpoint_head
 from registry.checkpoints import checkpoint_publish as publish
 from registry.models import LogHead
 
@@ -18,3 +20,19 @@ def checkpoint_publish() -> int | None:
             return None
         checkpoint = publish(size=head.size)
     return checkpoint.size if checkpoint else None
+
+
+@shared_task(name="registry.tasks.exports_precompute")
+def exports_precompute(*, size: int) -> list[str]:
+    """Materialise every export of the checkpoint of ``size`` (queued when it is signed).
+
+    Skips a checkpoint already superseded: pipelines are served the newest, and its own
+    task builds it. Safe to run twice: existing files are kept, and each file appears only
+    when complete (written to a temporary name, then renamed).
+    """
+
+    def superseded() -> bool:
+        head = checkpoint_head()
+        return head is not None and head[0] > size
+
+    return exports.precompute(size, superseded=superseded)

@@ -122,10 +122,13 @@ def _database_url_for_worker() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, process: subprocess.Popen, queue: str, storage_root: Path) -> None:
+    def __init__(
+        self, process: subprocess.Popen, queue: str, storage_root: Path, var_dir: Path
+    ) -> None:
         self.process = process
         self.queue = queue
         self.storage_root = storage_root
+        self.var_dir = var_dir  # the worker's VAR_DIR (materialised exports live under it)
         self.output: list[str] = []
 
     def log(self) -> str:
@@ -167,6 +170,7 @@ def celery_worker(
         pytest.skip("needs " + " and ".join(MISSING_SERVICES))
     queue = f"tests-{uuid.uuid4().hex[:12]}"
     storage_root = tmp_path_factory.mktemp("worker-datasets")
+    var_dir = tmp_path_factory.mktemp("worker-var")
     with django_db_blocker.unblock():
         database_url = _database_url_for_worker()
     env = {
@@ -175,6 +179,7 @@ def celery_worker(
         "DATABASE_URL": database_url,
         "CELERY_QUEUE": queue,
         "DATASET_STORAGE_ROOT": str(storage_root),
+        "VAR_DIR": str(var_dir),
         "LOG_SIGNING_KEY_FILE": str(tmp_path_factory.mktemp("worker-key") / "log-signing.key"),
         "OPTOUT_OUTBOUND_ALLOW_LOOPBACK": "true",
         "REGISTRY_EXTRA_FORGES": worker_forges_json(worker_git_server.base_url),
@@ -204,7 +209,7 @@ def celery_worker(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    worker = WorkerProcess(process, queue, storage_root)
+    worker = WorkerProcess(process, queue, storage_root, var_dir)
     ready = threading.Event()
 
     def pump() -> None:

@@ -27,7 +27,7 @@ from registry.checkpoints import (
 )
 from registry.enums import ExclusionKind, LogAction, TokenScope
 from registry.epoch import epoch_recent
-from registry.exports import FORMATS, export_path, export_stream, gzip_stream, materialise
+from registry.exports import FORMATS, export_chunks, export_path, materialise
 from registry.models import LogEntry
 from registry.tokens import presented_key, token_cached
 
@@ -131,8 +131,8 @@ class ExportView(FastGet, TokenMixin, APIView):
             if path.exists():
                 response = FileResponse(path.open("rb"), content_type=FORMATS[fmt])
             else:
-                stream = export_stream(checkpoint.size, fmt)
-                body = materialise(gzip_stream(stream) if gzip else stream, path)
+                chunks = export_chunks(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
+                body = materialise(chunks, path)
                 response = StreamingHttpResponse(body, content_type=FORMATS[fmt])
             if gzip:
                 response["Content-Encoding"] = "gzip"

@@ -72,6 +72,21 @@ def test_bulk_check_of_10000_answers_every_line(client, auth) -> None:
     assert (data["checked"], data["excluded"]) == (10_000, 1_000)
 
 
+def test_bulk_check_writes_what_drfs_json_renderer_would(client, auth) -> None:
+    """The answer is encoded directly, not through DRF's renderer: same bytes, same type."""
+    from rest_framework.renderers import JSONRenderer
+
+    exclusion_add(kind="namespace", subject="github.com/org", cause="c")
+    lines = ["org/repo", "owner/ünïcode", "x/y\u2028", 'a/"quoted"', "gitlab.com/g", "a/b"]
+    response = client.post("/api/v1/check", {"repos": lines}, "application/json", **auth)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    data = json.loads(response.content)
+    assert [r["input"] for r in data["results"]] == lines
+    assert response.content == JSONRenderer().render(data)
+    assert b"\\u2028" in response.content and "\u2028".encode() not in response.content
+
+
 def test_bulk_check_needs_a_token(client) -> None:
     response = client.post("/api/v1/check", "a/b", content_type="text/plain")
     assert response.status_code == 401
@@ -319,3 +334,24 @@ def test_positions_beyond_64_bits_are_refused_not_crashed_on(client) -> None:
     assert response.json()["error"]["fields"]["start"] == [
         f"Ensure this value is less than or equal to {2**62}."
     ]
+
+
+def test_a_request_during_a_build_gets_the_whole_list(client, auth) -> None:
+    """While the precompute task is half-way through a file, a pipeline's request must not
+    see the partial file: it gets the full list, and later requests the finished file."""
+    from registry.exports import export_path, export_stream, materialise
+
+    _seed()
+    checkpoint = checkpoint_latest()
+    path = export_path(checkpoint.size, checkpoint.root_hash, "ndjson", gzip=False)
+    expected = b"".join(export_stream(checkpoint.size, "ndjson"))
+    building = materialise(iter([expected[:10], expected[10:]]), path)
+    next(building)  # the task has written the first chunk to its temporary file
+    assert not path.exists()
+    during = client.get("/api/v1/exclusions/export", {"format": "ndjson"}, **auth)
+    assert b"".join(during.streaming_content) == expected
+    for _ in building:
+        pass
+    after = client.get("/api/v1/exclusions/export", {"format": "ndjson"}, **auth)
+    assert b"".join(after.streaming_content) == expected
+    assert path.read_bytes() == expected

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from registry.enums import ExclusionKind
 from registry.forges import DEFAULT_FORGES, Forge, NameRule, forges
 from registry.identifiers import (
+    MAX_INPUT_LENGTH,
     RENDER_STYLES,
     Identifier,
     IdentifierError,
+    _parse_full,
+    _parse_simple,
     parse_identifier,
+    parse_identifiers,
     render_identifier,
 )
 
@@ -104,6 +109,7 @@ def test_it_accepts_what_people_paste(text: str, kind: ExclusionKind, canonical:
         ("gitlab.com/" + "/".join(["g"] * 22) + "/p", "22 levels of groups"),
         ("x" * 601, "the limit is 600"),
         ("octocat/x.git.git", "may not end in '.git'"),
+        ("https://github.com/*", "is not a repository or namespace"),  # was an IndexError
         ("git.example.test/alice/tool.GIT.git", "may not end in '.git'"),
     ],
 )
@@ -198,3 +204,146 @@ def test_nothing_unparseable_is_ever_accepted(text: str) -> None:
     assert len(segments) <= (forge.max_group_depth + 1 if forge.nested_groups else 2)
     # The canonical form is a fixed point.
     assert parse_identifier(render_identifier(parsed)) == parsed
+
+
+# --- the fast path -----------------------------------------------------------------------
+# parse_identifier first tries _parse_simple (plain ASCII owner/name and host/owner/name);
+# it must give exactly what the full parser gives, or step aside (None).
+
+# A forge with nested groups but no room for a group, and a default host (github.com)
+# replaced by a case-sensitive forge with nested groups: the fast path's rarer branches.
+SHALLOW_NESTED_FORGE = Forge(
+    host="nested.example.test",
+    label="Nested",
+    case_sensitive=False,
+    owner_rule=DEFAULT_FORGES[1].owner_rule,
+    name_rule=DEFAULT_FORGES[1].name_rule,
+    nested_groups=True,
+    max_group_depth=0,
+)
+NESTED_DEFAULT_HOST = Forge(
+    host="github.com",
+    label="GitHub-like",
+    case_sensitive=True,
+    owner_rule=DEFAULT_FORGES[1].owner_rule,
+    name_rule=DEFAULT_FORGES[1].name_rule,
+    nested_groups=True,
+    max_group_depth=3,
+    reserved_owners=frozenset({"explore"}),
+)
+# Nested groups with names that may be "-" (GitLab's own rules forbid it), and a host
+# without a dot: both change what the full parser does with a bare a/b/c.
+PERMISSIVE_NESTED_FORGE = Forge(
+    host="permissive.example.test",
+    label="Permissive",
+    case_sensitive=False,
+    owner_rule=NameRule(re.compile(r"[A-Za-z0-9._-]+"), 50, "anything simple"),
+    name_rule=NameRule(re.compile(r"[A-Za-z0-9._-]+"), 50, "anything simple"),
+    nested_groups=True,
+    max_group_depth=2,
+)
+DOTLESS_FORGE = replace(CASE_SENSITIVE_FORGE, host="gitbox", label="Dotless")
+_RESERVED = sorted({name for forge in DEFAULT_FORGES for name in forge.reserved_owners})
+_EDGE_SEGMENTS = [
+    *_RESERVED,
+    *(name.upper() for name in _RESERVED),
+    *[".", "..", "-", "_", "-a", "a-", "a--b", "a.b", ".a", "a.", "_a", "a_"],
+    *["a.git", "a.GIT", "a.git.git", "a.atom", "a.wiki", "x.git/", ".git"],
+    *["x" * n for n in (39, 40, 41, 62, 63, 100, 101, 255, 256, 300)],
+    *["İ", "\u212a", "ß", "é", "ǅ", "a\u200bb", "a\x00", "a b", "%41", "a\\b", "*", "a:b"],
+]
+_SEGMENT = st.one_of(
+    _names(DEFAULT_FORGES[0].owner_rule, "-"),
+    _names(DEFAULT_FORGES[1].name_rule, "-_."),
+    st.sampled_from(_EDGE_SEGMENTS),
+    st.text(alphabet="aZz09.-_", min_size=1, max_size=12),
+    st.text(max_size=6),
+)
+_HOST_PREFIX = st.sampled_from(
+    [
+        *["", "github.com/", "GitHub.COM/", "www.github.com/", "gitlab.com/", "GITLAB.com/"],
+        *["codeberg.org/", "bitbucket.org/", "git.example.test/", "GIT.Example.test/"],
+        *["nested.example.test/", "unknown.example/", "a/", "https://github.com/"],
+        *["git@github.com:", "permissive.example.test/", "gitbox/", "GitBox/"],
+    ]
+)
+_DECORATION = st.sampled_from(["", "", "", "", "", "/", ".git", ".GIT", " ", "/*", "\n", "/tree/x"])
+
+
+@st.composite
+def _pasted(draw: st.DrawFn) -> str:
+    count = draw(st.sampled_from([1, 2, 2, 2, 3, 3, 4]))
+    segments = draw(st.lists(_SEGMENT, min_size=count, max_size=count))
+    return draw(_HOST_PREFIX) + "/".join(segments) + draw(_DECORATION)
+
+
+def _outcome(parse, text: str) -> Identifier | str:
+    try:
+        return parse(text)
+    except IdentifierError as exc:
+        return f"error: {exc}"
+
+
+@pytest.mark.parametrize(
+    "extra_forges",
+    [
+        [CASE_SENSITIVE_FORGE, SHALLOW_NESTED_FORGE, PERMISSIVE_NESTED_FORGE, DOTLESS_FORGE],
+        [CASE_SENSITIVE_FORGE, NESTED_DEFAULT_HOST],
+    ],
+    ids=["default-forges", "nested-default-host"],
+)
+@hypothesis_settings(
+    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.one_of(
+        _pasted(),
+        st.text(max_size=80),
+        st.lists(_HOSTILE_ALPHABET, max_size=12).map("".join),
+        st.integers(MAX_INPUT_LENGTH - 100, MAX_INPUT_LENGTH + 2).map(
+            lambda n: "gitlab.com/" + "a" * 255 + "/" + "b" * (n - 267)
+        ),
+    )
+)
+@example(text="nested.example.test/group/project")  # no room for a group
+@example(text="permissive.example.test/-/b")  # GitLab's '/-/' cuts the path
+@example(text="permissive.example.test/a/-")
+@example(text="gitbox/alice/tool")  # a dotless first segment is an owner, not a host
+@example(text="a/b/c")
+@example(text="gitlab.com/" + "a" * 255 + "/" + "b" * 250)  # canonical over 512
+@example(text="github.com/Explore/x")
+@example(text="octocat/hello.git")
+@example(text="gitlab.com/group/-project")  # the name rule, not the owner's, says no
+@example(text="octocat/" + "x" * 101)
+@example(text="octocat/..")
+def test_the_fast_path_agrees_with_the_full_parser(settings, extra_forges, text: str) -> None:
+    settings.REGISTRY_EXTRA_FORGES = extra_forges
+    full = _outcome(_parse_full, text)
+    fast = _parse_simple(text, forges())
+    if fast is not None:
+        assert fast == full
+    assert _outcome(parse_identifier, text) == full
+    [batched] = parse_identifiers([text])
+    assert (batched if isinstance(batched, Identifier) else f"error: {batched}") == full
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("github.com/octo-cat/hello.world", "github.com/octo-cat/hello.world"),
+        ("Octo-Cat/Hello.World", "github.com/octo-cat/hello.world"),
+        ("GitLab.com/Group/Project", "gitlab.com/group/project"),
+        ("git.example.test/Alice/Tool", "git.example.test/Alice/Tool"),
+    ],
+)
+def test_plain_repositories_take_the_fast_path(text: str, canonical: str) -> None:
+    """The bulk check's speed depends on it: canonical and owner/name input is not sent
+    through the full parser."""
+    assert _parse_simple(text, forges()) == Identifier(kind=REPO, canonical=canonical)
+
+
+def test_a_batch_answers_each_line_in_order() -> None:
+    parsed = list(parse_identifiers(["octocat/hello", "not a repo", "github.com/octocat"]))
+    assert parsed[0] == Identifier(kind=REPO, canonical="github.com/octocat/hello")
+    assert isinstance(parsed[1], IdentifierError)
+    assert parsed[2] == Identifier(kind=NAMESPACE, canonical="github.com/octocat")

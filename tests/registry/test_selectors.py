@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 
 from registry.selectors import exclusions_matching_many, repository_check
@@ -11,9 +13,10 @@ def test_bulk_matching_prefers_the_repository_then_the_outermost_group() -> None
     exclusion_add(kind="namespace", subject="gitlab.com/a/b", cause="c")
     exclusion_add(kind="namespace", subject="gitlab.com/a", cause="c")
     exclusion_add(kind="repository", subject="gitlab.com/a/b", cause="c")  # also a group's path
-    matches = exclusions_matching_many(
+    matches, size = exclusions_matching_many(
         ["gitlab.com/a/b/c", "gitlab.com/a/b/d", "gitlab.com/z/y", "gitlab.com/a/b/c"]
     )
+    assert size == 4
     assert {repo: (m["kind"], m["subject"]) for repo, m in matches.items()} == {
         "gitlab.com/a/b/c": ("repository", "gitlab.com/a/b/c"),
         "gitlab.com/a/b/d": ("namespace", "gitlab.com/a"),
@@ -23,11 +26,10 @@ def test_bulk_matching_prefers_the_repository_then_the_outermost_group() -> None
 def test_bulk_matching_is_not_fooled_by_a_newline_in_a_subject() -> None:
     """Subjects travel to PostgreSQL as one newline-joined string unless one holds a newline."""
     exclusion_add(kind="repository", subject="github.com/a/b", cause="c")
-    matches = exclusions_matching_many(["github.com/a/b\ngithub.com/a/b", "github.com/x/y"])
+    matches, _ = exclusions_matching_many(["github.com/a/b\ngithub.com/a/b", "github.com/x/y"])
     assert matches == {}
-    assert list(exclusions_matching_many(["github.com/a/b", "github.com/x/y"])) == [
-        "github.com/a/b"
-    ]
+    matches, _ = exclusions_matching_many(["github.com/a/b", "github.com/x/y"])
+    assert list(matches) == ["github.com/a/b"]
 
 
 def test_the_single_check_agrees_with_the_bulk_one() -> None:
@@ -36,6 +38,42 @@ def test_the_single_check_agrees_with_the_bulk_one() -> None:
     match, size = repository_check("gitlab.com/a/b/c")
     assert (match["kind"], match["subject"], size) == ("namespace", "gitlab.com/a", 2)
     assert repository_check("gitlab.com/z/y") == (None, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_matching_reads_the_log_size_and_matches_from_one_snapshot() -> None:
+    """A change committed while the bulk read runs is in both the matches and the log size,
+    or in neither. The change is committed from another connection right after the read's
+    first statement: with the size and the matches read by two statements it would land
+    between them (matched, but a log size that does not contain it)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite blocks the concurrent writer; its read is one transaction anyway")
+    exclusion_add(kind="repository", subject="github.com/a/one", cause="c")
+    committed: list[int] = []
+
+    def add_from_elsewhere() -> None:
+        try:
+            exclusion_add(kind="repository", subject="github.com/a/two", cause="c")
+            committed.append(1)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def after_first_statement(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not committed:
+            writer = threading.Thread(target=add_from_elsewhere)
+            writer.start()
+            writer.join(timeout=30)
+        return result
+
+    with connection.execute_wrapper(after_first_statement):
+        matches, size = exclusions_matching_many(["github.com/a/one", "github.com/a/two"])
+    assert committed == [1]
+    assert (sorted(matches), size) == (["github.com/a/one"], 1)
+    matches, size = exclusions_matching_many(["github.com/a/one", "github.com/a/two"])
+    assert (sorted(matches), size) == (["github.com/a/one", "github.com/a/two"], 2)
 
 
 @pytest.mark.django_db(transaction=True)  # closes its connection: no test transaction
