@@ -146,8 +146,10 @@ def exclusions_matching_many(
 
 # The single check's one statement: the matching exclusion (repository first, then the
 # outermost namespace) and the log size together, in one round trip. On PostgreSQL it is
-# prepared once per connection: planning it was three quarters of its server CPU, on the
-# API's hottest call (docs/benchmarks.md, "Pipeline API").
+# prepared once per connection, with its generic plan forced: planning it was three
+# quarters of its server time, on the API's hottest call (docs/benchmarks.md, "Pipeline
+# API"). Left to choose, PostgreSQL keeps planning it anew on every EXECUTE, because it
+# prices the generic plan's ``= ANY($2)`` for ten namespaces instead of one or two.
 _CHECK = f"""
     SELECT kind, subject, created_at, (SELECT size FROM registry_loghead WHERE id = 1)
     FROM registry_exclusion
@@ -170,7 +172,13 @@ def repository_check(repository: str) -> tuple[dict | None, int]:
                 getattr(connection, "_registry_check_prepared_on", None)
                 is not connection.connection
             ):
-                cursor.execute(f"PREPARE registry_check(text, text[]) AS {_PREPARED_CHECK}")
+                # plan_cache_mode is the session's; Django's own queries are never
+                # prepared on the server, so only this statement is affected. A rollback
+                # around this first call undoes the SET (not the PREPARE): slower, still right.
+                cursor.execute(
+                    "SET plan_cache_mode = force_generic_plan; "
+                    f"PREPARE registry_check(text, text[]) AS {_PREPARED_CHECK}"
+                )
                 connection._registry_check_prepared_on = connection.connection
             cursor.execute("EXECUTE registry_check(%s, %s)", [repository, namespaces])
         else:

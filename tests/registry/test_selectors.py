@@ -93,3 +93,29 @@ def test_the_single_check_is_prepared_once_per_database_connection(
     connection.close()
     with django_assert_num_queries(2):
         assert repository_check("gitlab.com/a/b/c")[0]["subject"] == "gitlab.com/a"
+
+
+@pytest.mark.django_db(transaction=True)  # closes its connection: no test transaction
+def test_the_single_check_runs_its_generic_plan_without_planning_again() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    exclusion_add(kind="namespace", subject="gitlab.com/a", cause="c")
+    connection.close()
+    repository_check("gitlab.com/a/b")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE name = 'registry_check'"
+        )
+        before = cursor.fetchone()
+    for _ in range(7):  # past the five custom plans PostgreSQL tries by default
+        assert repository_check("gitlab.com/a/b")[0]["subject"] == "gitlab.com/a"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE name = 'registry_check'"
+        )
+        generic, custom = cursor.fetchone()
+    assert (generic - before[0], custom - before[1]) == (7, 0)
