@@ -1,9 +1,8 @@
 """The registry's matching rule, vectorised over Arrow arrays of repository names.
 
 Same rule as ``registry.matching``: a repository ``host/owner/name`` is excluded when it
-is an excluded repository or any enclosing namespace is excluded. Here it runs on the
-distinct repositories of a record batch (rows of one repository are contiguous, so a
-batch holds few of them) and is broadcast back to the rows.
+is an excluded repository or any enclosing namespace is excluded. Here it runs on arrays
+of canonical repositories (a shard's runs of one repository: ``shard_index``).
 """
 
 from __future__ import annotations
@@ -237,15 +236,3 @@ def matching_subjects(
         subjects = pc.if_else(direct, repositories, subjects)
         kinds = pc.if_else(direct, REPOSITORY, kinds)
     return subjects, kinds
-
-
-def excluded_mask(names: pa.Array, host: str, exclusions: CompiledExclusions) -> pa.Array:
-    """True for each row of the raw repository column whose repository is excluded."""
-    if exclusions.count == 0:
-        return pa.array([False] * len(names), pa.bool_())
-    encoded = pc.dictionary_encode(names)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    distinct = canonical_repositories(encoded.dictionary, host)
-    excluded = pc.is_valid(matching_subjects(distinct, exclusions)[0])
-    return pc.fill_null(pc.take(excluded, encoded.indices), False)

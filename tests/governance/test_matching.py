@@ -15,7 +15,6 @@ from governance.releases.matching import (
     NO_EXCLUSIONS,
     all_namespaces,
     compile_exclusions,
-    excluded_mask,
     exclusion_table_derive,
     exclusions_changed,
     matching_subjects,
@@ -35,25 +34,6 @@ def _compiled(repositories: set[str], namespaces: set[str]):
             log_size=1, repositories=frozenset(repositories), namespaces=frozenset(namespaces)
         )
     )
-
-
-@given(
-    names=st.lists(_repo, max_size=30),
-    repositories=st.sets(_repo.map(lambda r: f"gitlab.com/{r.lower()}"), max_size=5),
-    namespaces=st.sets(
-        st.lists(_part, min_size=1, max_size=2).map(lambda p: "gitlab.com/" + "/".join(p).lower()),
-        max_size=4,
-    ),
-)
-def test_the_mask_agrees_with_the_registry_rule(names, repositories, namespaces) -> None:
-    mask = excluded_mask(
-        pa.array(names, pa.string()), "gitlab.com", _compiled(repositories, namespaces)
-    )
-    expected = [
-        is_repository_excluded(f"gitlab.com/{name.lower()}", repositories, namespaces)
-        for name in names
-    ]
-    assert mask.to_pylist() == expected
 
 
 def test_a_repository_exclusion_is_named_before_its_namespace() -> None:
