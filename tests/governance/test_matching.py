@@ -8,8 +8,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from governance.releases.matching import (
     NO_EXCLUSIONS,
@@ -20,12 +18,8 @@ from governance.releases.matching import (
     matching_subjects,
 )
 from registry.checkpoints import checkpoint_latest
-from registry.matching import is_repository_excluded
 from registry.selectors import ExclusionSet, exclusions_at
 from registry.services import exclusion_add, exclusion_remove
-
-_part = st.sampled_from(["a", "b", "Ab", "c-d"])
-_repo = st.lists(_part, min_size=2, max_size=4).map("/".join)
 
 
 def _compiled(repositories: set[str], namespaces: set[str]):
