@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow.parquet as pq
 from django.db import IntegrityError, transaction
@@ -175,19 +176,28 @@ def release_plan(*, version_id: int) -> DatasetVersion | None:
         "implied_host": dataset.implied_host,
     }:
         reusable = {}  # the filter itself changed: every shard must be decided again
+    candidates = {}  # shards that may be reused, by name: unchanged source, previous output there
+    if delta is not None:
+        for path, fingerprint, _size in shards:
+            name = path.rsplit("/", 1)[-1]
+            earlier = reusable.get(name)
+            if (
+                earlier is not None
+                and earlier.source_fingerprint == fingerprint
+                and store.exists(f"{final_path(store, previous.version)}/data/{name}")
+            ):
+                candidates[name] = fingerprint
+    # Reading and matching the indexes releases the GIL: a few threads share the cores.
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="plan-index") as pool:
+        found = pool.map(lambda print_: _touched(store, print_, delta), candidates.values())
+        touched = dict(zip(candidates, found, strict=True))
     builds = []
     rows_total = 0
     for position, (path, fingerprint, size) in enumerate(shards):
         name = path.rsplit("/", 1)[-1]
         earlier = reusable.get(name)
         action, reuse_of = ShardAction.REWRITE, None
-        if (
-            earlier is not None
-            and delta is not None
-            and earlier.source_fingerprint == fingerprint
-            and store.exists(f"{final_path(store, previous.version)}/data/{name}")
-            and _touched(store, fingerprint, delta) is False
-        ):
+        if touched.get(name) is False:
             action, reuse_of = ShardAction.REUSE, earlier
             rows_total += earlier.rows_in
         else:
