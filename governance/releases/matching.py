@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
+from django.db.models import Q
 
 from governance.releases.storage import Store
 from registry.enums import ExclusionKind
@@ -188,6 +189,41 @@ def exclusions_minus(left: CompiledExclusions, right: CompiledExclusions) -> Com
         size=left.size,
         repositories=_minus(left.repositories, right.repositories),
         namespaces=_by_depth(_minus(all_namespaces(left), all_namespaces(right))),
+    )
+
+
+def exclusions_changed_between(base_size: int, size: int) -> CompiledExclusions:
+    """Exclusions whose state differs between two sizes of the registry log.
+
+    Read from the exclusions added or removed in that range of the log only, so it costs
+    what changed, not the size of the set (``exclusions_changed`` compares two whole
+    sets). A subject removed and added again in the range has the same state at both
+    ends and is left out. Exact because a subject has at most one active exclusion at a
+    time: one active throughout the range has no other exclusion added or removed in it.
+    """
+    rows = Exclusion.objects.filter(
+        Q(added_at_index__gte=base_size, added_at_index__lt=size)
+        | Q(removed_at_index__gte=base_size, removed_at_index__lt=size)
+    ).values_list("kind", "subject", "added_at_index", "removed_at_index")
+
+    def active(added: int | None, removed: int | None, at: int) -> bool:
+        return added is not None and added < at and (removed is None or removed >= at)
+
+    spans: dict[tuple[str, str], list[tuple[int | None, int | None]]] = {}
+    for kind, subject, added, removed in rows:
+        spans.setdefault((kind, subject), []).append((added, removed))
+    changed = [
+        key
+        for key, key_spans in spans.items()
+        if any(active(a, r, base_size) for a, r in key_spans)
+        != any(active(a, r, size) for a, r in key_spans)
+    ]
+    repositories = sorted(subject for kind, subject in changed if kind == REPOSITORY)
+    namespaces = sorted(subject for kind, subject in changed if kind == NAMESPACE)
+    return CompiledExclusions(
+        size=size,
+        repositories=pa.array(repositories, pa.string()),
+        namespaces=_by_depth(pa.array(namespaces, pa.string())),
     )
 
 

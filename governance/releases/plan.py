@@ -23,10 +23,9 @@ from governance.releases.errors import ReleaseError, version_fail
 from governance.releases.layout import dataset_store, final_path, index_path
 from governance.releases.matching import (
     CompiledExclusions,
-    compiled_exclusions_at,
     exclusion_table_at,
     exclusion_table_derive,
-    exclusions_changed,
+    exclusions_changed_between,
     matching_subjects,
 )
 from governance.releases.storage import Store
@@ -122,10 +121,7 @@ def _delta(previous: DatasetVersion | None, version: DatasetVersion) -> Compiled
         base_size=previous.log_size,
         base_root_hash=previous.root_hash,
     )
-    return exclusions_changed(
-        compiled_exclusions_at(previous.log_size, previous.root_hash),
-        compiled_exclusions_at(version.log_size, version.root_hash),
-    )
+    return exclusions_changed_between(previous.log_size, version.log_size)
 
 
 def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool | None:

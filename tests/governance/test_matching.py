@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,8 +14,10 @@ from governance.releases.matching import (
     NO_EXCLUSIONS,
     all_namespaces,
     compile_exclusions,
+    compiled_exclusions_at,
     exclusion_table_derive,
     exclusions_changed,
+    exclusions_changed_between,
     matching_subjects,
 )
 from registry.checkpoints import checkpoint_latest
@@ -82,3 +85,40 @@ def test_a_table_derived_from_an_earlier_checkpoint_equals_the_replayed_one(sett
     replayed = exclusions_at(after.size)
     assert sorted(replayed.repositories) == ["github.com/a/z", "github.com/o/b", "github.com/o/c"]
     assert sorted(replayed.namespaces) == ["github.com/x"]
+
+
+@pytest.mark.django_db
+def test_the_changes_read_from_the_log_range_equal_the_set_difference() -> None:
+    rng = random.Random(3)
+    subjects = [("repository", f"github.com/o/r{i}") for i in range(6)]
+    subjects += [("namespace", "github.com/n"), ("namespace", "gitlab.com/g/sub")]
+    active: set[tuple[str, str]] = set()
+    checkpoints = [checkpoint_latest()]
+    for step in range(60):
+        kind, subject = rng.choice(subjects)
+        if (kind, subject) in active:
+            exclusion_remove(kind=kind, subject=subject, cause="t", reason="back")
+            active.discard((kind, subject))
+        else:
+            exclusion_add(kind=kind, subject=subject, cause="t")
+            active.add((kind, subject))
+        if step % 6 == 5:
+            checkpoints.append(checkpoint_latest())
+    compared = 0
+    for first in checkpoints:
+        for second in checkpoints:
+            if first.size > second.size:
+                continue
+            expected = exclusions_changed(
+                compiled_exclusions_at(first.size, first.root_hash_b64),
+                compiled_exclusions_at(second.size, second.root_hash_b64),
+            )
+            found = exclusions_changed_between(first.size, second.size)
+            assert sorted(found.repositories.to_pylist()) == sorted(
+                expected.repositories.to_pylist()
+            )
+            assert sorted(all_namespaces(found).to_pylist()) == sorted(
+                all_namespaces(expected).to_pylist()
+            )
+            compared += expected.count > 0
+    assert compared > 10  # most pairs differ: the comparison is not vacuous
