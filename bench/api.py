@@ -192,8 +192,58 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def load_test(path: str, headers: dict[str, str]) -> tuple[float, float]:
-    """Requests per second and p99 latency (ms) at 16 connections."""
+class CpuMeter:
+    """CPU seconds spent by the server side: gunicorn's processes, PostgreSQL, Redis.
+
+    Throughput on a shared host drifts with its neighbours; the CPU a request costs the
+    processes that serve it drifts much less, so it is printed beside each ratio.
+    """
+
+    GROUPS = ("app", "postgres", "redis")
+
+    def __init__(self, gunicorn_pid: int) -> None:
+        self.gunicorn_pid = gunicorn_pid
+
+    def _processes(self):
+        import psutil
+
+        master = psutil.Process(self.gunicorn_pid)
+        found = {"app": [master, *master.children(recursive=True)], "postgres": [], "redis": []}
+        for process in psutil.process_iter(["name"]):
+            name = process.info["name"] or ""
+            if name.startswith("postgres"):
+                found["postgres"].append(process)
+            elif name.startswith("redis-server"):
+                found["redis"].append(process)
+        return found
+
+    def read(self) -> dict[str, float]:
+        import psutil
+
+        totals = dict.fromkeys(self.GROUPS, 0.0)
+        for group, processes in self._processes().items():
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:  # a backend that just exited
+                    continue
+                totals[group] += times.user + times.system
+        return totals
+
+
+CPU_METER: CpuMeter | None = None
+
+
+def load_test(path: str, headers: dict[str, str]) -> tuple[float, float, dict[str, float]]:
+    """Requests per second, p99 latency (ms) at 16 connections, and server CPU µs a request."""
+    before = CPU_METER.read() if CPU_METER else {}
+    rps, p99, requests = _load(path, headers)
+    after = CPU_METER.read() if CPU_METER else {}
+    cpu = {group: (after[group] - before[group]) / requests * 1e6 for group in after}
+    return rps, p99, cpu
+
+
+def _load(path: str, headers: dict[str, str]) -> tuple[float, float, int]:
     if shutil.which("wrk"):
         args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
         for name, value in headers.items():
@@ -205,11 +255,12 @@ def load_test(path: str, headers: dict[str, str]) -> tuple[float, float]:
             raise SystemExit(f"wrk saw errors on {path}:\n{out}")
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
         p99 = _ms(re.search(r"99%\s+([\d.]+(?:us|ms|s))", out).group(1))  # type: ignore[union-attr]
-        return rps, p99
+        requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        return rps, p99, requests
     return _python_load_test(path, headers)
 
 
-def _python_load_test(path: str, headers: dict[str, str]) -> tuple[float, float]:
+def _python_load_test(path: str, headers: dict[str, str]) -> tuple[float, float, int]:
     """Fallback: 16 threads with keep-alive connections (slower than wrk: it shares CPU)."""
     import threading
 
@@ -232,7 +283,7 @@ def _python_load_test(path: str, headers: dict[str, str]) -> tuple[float, float]
         thread.start()
     for thread in threads:
         thread.join()
-    return len(latencies) / SECONDS, percentile(latencies, 0.99)
+    return len(latencies) / SECONDS, percentile(latencies, 0.99), len(latencies)
 
 
 def request(method: str, path: str, headers: dict[str, str], body: bytes | None = None):
@@ -341,6 +392,8 @@ def main() -> None:
                 time.sleep(0.2)
         else:
             raise SystemExit("gunicorn did not start")
+        global CPU_METER
+        CPU_METER = CpuMeter(gunicorn.pid)
         results = measure(auth, size, latest, gunicorn.pid, parts)
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
@@ -546,9 +599,15 @@ _THROUGHPUT = {
 }
 
 
-def _throughput_rows(rounds: list[dict[str, tuple[float, float]]]) -> list[tuple]:
-    """Median req/s and p99 over the rounds; the ratio is the median of each round's."""
+def _throughput_rows(rounds: list[dict[str, tuple]]) -> list[tuple]:
+    """Median req/s and p99 over the rounds; the ratio is the median of each round's.
+
+    A second row gives the server CPU a request costs (median over the rounds) and the
+    ratio of the minimal view's to it: the throughput ratio the two cores would allow if
+    the host's speed held still.
+    """
     rows = []
+    cpu_minimal = statistics.median(sum(run["minimal"][2].values()) for run in rounds)
     for name, (label, target) in _THROUGHPUT.items():
         if name not in rounds[0]:
             continue
@@ -561,6 +620,20 @@ def _throughput_rows(rounds: list[dict[str, tuple[float, float]]]) -> list[tuple
             else f"{statistics.median(ratios):.2f}x minimal ({min(ratios):.2f}-{max(ratios):.2f})"
         )
         rows.append((label, f"{rps:,.0f} req/s, p99 {p99:.1f} ms", ratio, target))
+        groups = {
+            group: statistics.median(run[name][2][group] for run in rounds)
+            for group in CpuMeter.GROUPS
+        }
+        total = sum(groups.values())
+        split = ", ".join(f"{group} {value:.0f}" for group, value in groups.items())
+        rows.append(
+            (
+                "  server CPU a request",
+                f"{total:.0f} us ({split})",
+                "" if name == "minimal" else f"{cpu_minimal / total:.2f}x minimal by CPU",
+                "",
+            )
+        )
     return rows
 
 
