@@ -9,7 +9,8 @@ Run with ``make bench`` (or ``.venv/bin/python bench/api.py``). It
    Django view behind the same middleware, with the same gunicorn configuration;
 3. measures single check and the export's 304 path against the minimal view (wrk when
    installed, else a Python load generator), the full export in every format with the
-   workers' RSS growth against a 10k-entry export, the 10,000-repository bulk check and
+   workers' RSS growth against a 10k-entry export, then each format again at a checkpoint
+   40 changes later (derived from the files just written: ``registry.export_derive``), the 10,000-repository bulk check and
    inclusion and consistency proofs over HTTP, and prints every figure with its target;
 4. signs a new checkpoint, lets a real Celery worker precompute its exports (the task queued
    when a checkpoint is signed), and measures what a pipeline then gets over HTTP.
@@ -453,6 +454,10 @@ def measure_exports(r: dict, auth: dict[str, str], master: int) -> None:
     for _ in range(4):  # both workers serve a 10k export first: the RSS baseline
         timed_export("/api/v1/exclusions/export?format=txt&size=10000", auth)
     baseline = worker_rss(master)
+    # Its file would be the base of the next export (registry.export_derive): cold means
+    # from the database here.
+    for small in (BENCH_DIR / "exports").glob("10000-*"):
+        small.unlink()
     exports, growth = {}, {}
     # txt+gzip first: once the plain txt file exists, a gzip request is compressed from it
     # and would no longer measure the database.
@@ -468,8 +473,37 @@ def measure_exports(r: dict, auth: dict[str, str], master: int) -> None:
             )
         after = worker_rss(master)
         growth[name] = max(after[p] - baseline.get(p, after[p]) for p in after) / 2**20
+    # derived: a checkpoint 40 changes later, its exports built from the files just written
+    change_a_little(20)
+    for fmt, extra in variants:
+        name = fmt + ("+gzip" if extra else "")
+        exports[(name, DERIVED)] = timed_export(
+            f"/api/v1/exclusions/export?format={fmt}", {**auth, **extra}
+        )
     r["exports"] = exports
     r["rss_growth_mb"] = growth
+
+
+DERIVED = "derived: last file, +20 -20"
+
+
+def change_a_little(count: int) -> None:
+    """Add ``count`` exclusions and remove ``count`` that the latest export lists, then
+    sign the checkpoint (its precompute task is purged: the bench asks for the exports)."""
+    from registry.checkpoints import checkpoint_latest
+    from registry.models import Exclusion
+    from registry.services import exclusion_add, exclusion_remove
+
+    stamp = time.time_ns()
+    for i in range(count):
+        exclusion_add(
+            kind="repository", subject=f"github.com/bench/derived-{stamp}-{i}", cause="bench"
+        )
+    listed = Exclusion.objects.filter(active=True, cause="bench:late")
+    for kind, subject in listed.values_list("kind", "subject")[:count]:
+        exclusion_remove(kind=kind, subject=subject, cause="bench", reason="bench")
+    checkpoint_latest()
+    purge_export_tasks()
 
 
 EXPORT_VARIANTS = [(fmt, {}) for fmt in ("txt", "ndjson", "csv", "parquet")] + [

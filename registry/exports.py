@@ -49,9 +49,12 @@ T = TypeVar("T")
 _NAMESPACE = ExclusionKind.NAMESPACE.value
 
 
-def pages_at(size: int, *, page: int = PAGE) -> Iterator[list[tuple[str, str, int]]]:
-    """``(kind, subject, added_at_index)`` of the set in force at ``size``, page by page."""
-    after = -1
+def pages_at(
+    size: int, *, page: int = PAGE, start: int = 0
+) -> Iterator[list[tuple[str, str, int]]]:
+    """``(kind, subject, added_at_index)`` of the set in force at ``size``, page by page;
+    ``start``: only those added at that log index or later."""
+    after = start - 1
     in_force = Q(removed_at_index__isnull=True) | Q(removed_at_index__gte=size)
     while True:
         rows = list(
@@ -79,13 +82,21 @@ def _ndjson(rows: list[tuple[str, str, int]]) -> bytes:
     ).encode()
 
 
-def _csv(rows: list[tuple[str, str, int]], *, header: bool) -> bytes:
+def _csv(rows: list[tuple[str, str, int]], *, header: bool = False) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header:
         writer.writerow(["kind", "subject", "index"])
     writer.writerows(rows)
     return buffer.getvalue().encode()
+
+
+# Each renders a page of rows; a row's bytes never depend on its neighbours.
+TEXT_RENDERERS: dict[str, Callable[[list[tuple[str, str, int]]], bytes]] = {
+    "txt": _txt,
+    "ndjson": _ndjson,
+    "csv": _csv,
+}
 
 
 class _Sink(io.RawIOBase):
@@ -204,14 +215,19 @@ def _interleaved(lanes: list[Callable[[], Iterator[T]]]) -> Iterator[T]:
             ahead.close()
 
 
-def _parquet(size: int, *, in_database: bool = True) -> Iterator[bytes]:
+def parquet_tables(size: int, *, start: int = 0, in_database: bool = True) -> Iterator[pa.Table]:
+    """The entries in force at ``size`` added at ``start`` or later, in tables of
+    ``PARQUET_PAGE`` rows (the last may be shorter)."""
+    if in_database and connection.vendor == "postgresql":
+        return _pg_parquet_tables(size, page=PARQUET_PAGE, start=start)
+    return (_python_table(rows) for rows in pages_at(size, page=PARQUET_PAGE, start=start))
+
+
+def parquet_bytes(tables: Iterator[pa.Table]) -> Iterator[bytes]:
+    """A Parquet file with one row group per table, streamed as it is written."""
     sink = _Sink()
     writer = pq.ParquetWriter(sink, PARQUET_SCHEMA, compression="zstd")
     pool = pa.default_memory_pool()
-    if in_database and connection.vendor == "postgresql":
-        tables = _pg_parquet_tables(size, page=PARQUET_PAGE)
-    else:
-        tables = (_python_table(rows) for rows in pages_at(size, page=PARQUET_PAGE))
     # Smaller pages than the text formats, and Arrow's allocator told to hand back what it
     # freed after each: otherwise the worker keeps tens of MB once the export is done.
     for table in tables:
@@ -244,13 +260,13 @@ _PG_COLUMNS = """
 """
 
 
-def _pg_parquet_tables(size: int, *, page: int = PARQUET_PAGE) -> Iterator[pa.Table]:
+def _pg_parquet_tables(size: int, *, page: int, start: int = 0) -> Iterator[pa.Table]:
     """The Parquet pages as Arrow tables built from whole columns: PostgreSQL sends each
     page as a few strings (the subjects concatenated, with their byte lengths), and Arrow
     builds the arrays from those buffers, so no Python object is made per row. Building
     rows as tuples was 90% of a Parquet export. Same pages (so the same row groups and
     bytes) as the Python path, which the tests compare."""
-    columns = _ahead(lambda: _pg_column_pages(size, page))
+    columns = _ahead(lambda: _pg_column_pages(size, page, start - 1))
     for after, (flags, subjects, lengths, indexes, count) in columns:
         if "?" in flags:  # a kind this path does not know: let the row path word it
             columns.close()
@@ -259,8 +275,7 @@ def _pg_parquet_tables(size: int, *, page: int = PARQUET_PAGE) -> Iterator[pa.Ta
         yield _columns_table(count, flags, subjects, lengths, indexes)
 
 
-def _pg_column_pages(size: int, page: int) -> Iterator[tuple[int, tuple]]:
-    after = -1
+def _pg_column_pages(size: int, page: int, after: int) -> Iterator[tuple[int, tuple]]:
     with connection.cursor() as cursor:
         while True:
             cursor.execute(_PG_COLUMNS, [after, size, size, page])
@@ -308,7 +323,7 @@ _PG_LINES = {
 
 
 def _pg_pages(
-    size: int, fmt: str, *, page: int = PAGE, lanes: int = EXPORT_LANES
+    size: int, fmt: str, *, page: int = PAGE, lanes: int = EXPORT_LANES, start: int = 0
 ) -> Iterator[bytes]:
     """The text export's pages, each the entries of ``page`` consecutive log indexes (fewer
     where some were removed), rendered by PostgreSQL. Pages by index range rather than by
@@ -327,7 +342,7 @@ def _pg_pages(
     # No ORDER BY inside string_agg: the page is already sorted, and PostgreSQL aggregates
     # a sorted subquery's rows in their order (its manual's own idiom). Sorting again in
     # the aggregate was 60% of a cold export (docs/benchmarks.md).
-    starts = range(0, size, page)
+    starts = range(start, size, page)
 
     def lane(number: int) -> Callable[[], Iterator[bytes]]:
         def pages() -> Iterator[bytes]:
@@ -342,27 +357,25 @@ def _pg_pages(
     return _interleaved([lane(number) for number in range(max(1, lanes))])
 
 
+def text_lines(size: int, fmt: str, *, start: int = 0, in_database: bool = True) -> Iterator[bytes]:
+    """The lines of a text export (no CSV header) of the entries in force at ``size`` added
+    at ``start`` or later."""
+    if in_database and connection.vendor == "postgresql":
+        yield from _pg_pages(size, fmt, page=PAGE, start=start)
+        return
+    render = TEXT_RENDERERS[fmt]
+    for rows in pages_at(size, start=start):
+        yield render(rows)
+
+
 def export_stream(size: int, fmt: str, *, in_database: bool = True) -> Iterator[bytes]:
     """The export's bytes; ``in_database=False`` forces the Python renderers (tests)."""
     if fmt == "parquet":
-        yield from _parquet(size, in_database=in_database)
+        yield from parquet_bytes(parquet_tables(size, in_database=in_database))
         return
-    if in_database and connection.vendor == "postgresql":
-        if fmt == "csv":
-            yield _csv([], header=True)
-        yield from _pg_pages(size, fmt, page=PAGE)
-        return
-    first = True
-    for rows in pages_at(size):
-        if fmt == "txt":
-            yield _txt(rows)
-        elif fmt == "ndjson":
-            yield _ndjson(rows)
-        else:
-            yield _csv(rows, header=first)
-        first = False
-    if fmt == "csv" and first:
+    if fmt == "csv":
         yield _csv([], header=True)
+    yield from text_lines(size, fmt, in_database=in_database)
 
 
 def gzip_stream(chunks: Iterator[bytes], *, level: int = 1) -> Iterator[bytes]:
@@ -426,11 +439,14 @@ def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
 def export_chunks(size: int, root_hash: bytes, fmt: str, *, gzip: bool) -> Iterator[bytes]:
     """The export's bytes from their cheapest source: a gzip body is compressed from the
     plain file when that is already written (the same bytes as compressing the database's
-    stream, which is not read again), else everything comes from the database."""
+    stream, which is not read again); else an earlier checkpoint's file plus the log in
+    between (``registry.export_derive``); else everything comes from the database."""
+    from registry.export_derive import derived_stream  # it builds on this module
+
     plain = export_path(size, root_hash, fmt, gzip=False)
     if gzip and plain.exists():
         return gzip_stream(_read_chunks(plain))
-    stream = export_stream(size, fmt)
+    stream = derived_stream(size, fmt) or export_stream(size, fmt)
     return gzip_stream(stream) if gzip else stream
 
 

@@ -1,0 +1,177 @@
+"""An export built from an earlier checkpoint's export file plus the log in between.
+
+The list in force at a checkpoint is the list at any earlier checkpoint of the same log,
+less the exclusions removed in between, plus those added in between and still in force,
+in the same order (the log index that added each). So when an earlier checkpoint's file
+is on disk, the new export copies it, dropping the lines (or Parquet rows) of the
+exclusions removed since, and renders only the entries added since: it costs what
+changed, not the size of the list. The bytes are those of a full render (tested on both
+databases), so ETags, gzip files and pipelines cannot tell how an export was made.
+
+Only a file whose name carries the root of the checkpoint the log signed at that size is
+used: a file left by another database (a restored backup, a reloaded bench) is ignored.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from registry import exports
+from registry.checkpoints import checkpoint_signed
+from registry.models import Exclusion
+
+
+def earlier_file(size: int, fmt: str) -> tuple[int, Path] | None:
+    """``(its size, path)`` of the newest plain export in ``fmt`` of an earlier checkpoint,
+    if its name matches the checkpoint the log signed at that size."""
+    newest: tuple[int, Path] | None = None
+    folder = exports.export_dir()
+    if not folder.is_dir():
+        return None
+    for path in folder.glob(f"*.{fmt}"):  # plain files only; temporary ones start with "."
+        prefix = path.name.partition("-")[0]
+        if prefix.isdigit() and int(prefix) < size and (newest is None or int(prefix) > newest[0]):
+            newest = (int(prefix), path)
+    if newest is None:
+        return None
+    checkpoint = checkpoint_signed(newest[0])
+    if checkpoint is None:
+        return None
+    expected = exports.export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=False)
+    return newest if expected.name == newest[1].name else None
+
+
+def _removed_between(base: int, size: int) -> list[tuple[str, str, int]]:
+    """``(kind, subject, added_at_index)`` in force at ``base`` and removed before ``size``."""
+    return list(
+        Exclusion.objects.filter(
+            added_at_index__lt=base, removed_at_index__gte=base, removed_at_index__lt=size
+        )
+        .order_by("added_at_index")
+        .values_list("kind", "subject", "added_at_index")
+    )
+
+
+def derived_stream(size: int, fmt: str) -> Iterator[bytes] | None:
+    """The export at ``size`` from an earlier checkpoint's file, or ``None`` without one."""
+    found = earlier_file(size, fmt)
+    if found is None:
+        return None
+    base, path = found
+    removed = _removed_between(base, size)
+    if fmt != "parquet":
+        lines = [exports.TEXT_RENDERERS[fmt]([row]) for row in removed]
+        if any(line.count(b"\n") != 1 for line in lines):
+            return None  # a multi-line record (a CSV field with a newline): render it all
+    try:
+        # Opened now: pruning may unlink the file once newer ones exist, and an open file
+        # stays readable.
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return None
+    if fmt == "parquet":
+        return _parquet(handle, base, size, removed)
+    return itertools.chain(
+        _without_lines(_chunks(handle), lines), exports.text_lines(size, fmt, start=base)
+    )
+
+
+def _chunks(handle: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+def _without_lines(chunks: Iterator[bytes], drop: list[bytes]) -> Iterator[bytes]:
+    """The text of ``chunks`` less the lines ``drop`` (each with its newline).
+
+    ``drop`` is in the file's order (by the log index that added each), and each line is in
+    the file once, so one forward search finds them all: the file is scanned once, however
+    many lines go. A line not found means the file is not the list it is named for; the
+    stream then fails rather than end with lines it should have dropped.
+    """
+    pending = iter(drop)
+    wanted = next(pending, None)
+    carry = b""
+    for chunk in chunks:
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1  # whole lines only; each chunk starts a line
+        data, carry = data[:cut], data[cut:]
+        start = 0
+        while wanted is not None:
+            found = _line_at(data, wanted, start)
+            if found < 0:
+                break
+            yield data[start:found]
+            start = found + len(wanted)
+            wanted = next(pending, None)
+        if start < len(data):
+            yield data[start:]
+    if carry:
+        yield carry
+    if wanted is not None:
+        raise RuntimeError(
+            f"The export file lacks a line of an exclusion removed since its checkpoint "
+            f"({wanted[:80]!r}); it is not the list its name says. Delete it."
+        )
+
+
+def _line_at(data: bytes, line: bytes, start: int) -> int:
+    """Where ``line`` is a whole line of ``data`` at or after ``start``, else -1."""
+    position = data.find(line, start)
+    while position > 0 and data[position - 1] != 0x0A:  # inside a longer line
+        position = data.find(line, position + 1)
+    return position
+
+
+def _parquet(
+    handle: BinaryIO, base: int, size: int, removed: list[tuple[str, str, int]]
+) -> Iterator[bytes]:
+    gone = pa.array([index for _kind, _subject, index in removed], pa.uint64())
+    return exports.parquet_bytes(
+        _regrouped(
+            itertools.chain(
+                # Decoded ahead in a thread while this one encodes (both release the GIL).
+                exports._ahead(lambda: _kept_tables(handle, gone)),
+                exports.parquet_tables(size, start=base),
+            ),
+            exports.PARQUET_PAGE,
+        )
+    )
+
+
+def _kept_tables(handle: BinaryIO, gone: pa.Array) -> Iterator[pa.Table]:
+    with handle:
+        reader = pq.ParquetFile(handle)
+        for batch in reader.iter_batches(batch_size=exports.PARQUET_PAGE):
+            table = pa.Table.from_batches([batch]).cast(exports.PARQUET_SCHEMA)
+            if len(gone):
+                table = table.filter(pc.invert(pc.is_in(table.column("index"), value_set=gone)))
+            yield table
+
+
+def _regrouped(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """The same rows in tables of exactly ``rows`` rows (the last may be shorter), each in
+    one chunk: a full render writes one row group per page of that many rows, and the
+    bytes of a row group depend on its rows, not on how Arrow held them."""
+    pending: list[pa.Table] = []
+    held = 0
+    for table in tables:
+        if table.num_rows == 0:
+            continue
+        pending.append(table)
+        held += table.num_rows
+        while held >= rows:
+            joined = pa.concat_tables(pending)
+            yield joined.slice(0, rows).combine_chunks()
+            rest = joined.slice(rows)
+            pending, held = ([rest] if rest.num_rows else []), rest.num_rows
+    if held:
+        yield pa.concat_tables(pending).combine_chunks()
