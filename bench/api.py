@@ -10,8 +10,9 @@ Run with ``make bench`` (or ``.venv/bin/python bench/api.py``). It
 3. measures single check and the export's 304 path against the minimal view (wrk when
    installed, else a Python load generator), the full export in every format with the
    workers' RSS growth against a 10k-entry export, then each format again at a checkpoint
-   40 changes later (derived from the files just written: ``registry.export_derive``), the 10,000-repository bulk check and
-   inclusion and consistency proofs over HTTP, and prints every figure with its target;
+   40 changes later (derived from the files just written: ``registry.export_derive``),
+   the 10,000-repository bulk check and inclusion and consistency proofs over HTTP, and
+   prints every figure with its target;
 4. signs a new checkpoint, lets a real Celery worker precompute its exports (the task queued
    when a checkpoint is signed), and measures what a pipeline then gets over HTTP.
 

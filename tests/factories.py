@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from governance.models import Dataset, DatasetVersion
 from optout.enums import RequestStatus
 from optout.models import RemovalRequest
 from optout.services import request_submit, request_transition
+from registry.services import exclusion_add, exclusion_remove
 
 
 def make_dataset(folder: Path, *, name: str = "demo", spec: ShardSpec | None = None) -> Dataset:
@@ -41,3 +43,16 @@ def wait_for_version(version: DatasetVersion, timeout: float = 60) -> DatasetVer
             return version
         time.sleep(0.2)
     raise AssertionError(f"{version.label} still building after {timeout}s")
+
+
+def toggle_exclusion(
+    rng: random.Random, subjects: list[tuple[str, str]], active: set[tuple[str, str]]
+) -> None:
+    """Add one of ``subjects`` (kind, subject) at random, or remove it if ``active`` has it."""
+    kind, subject = rng.choice(subjects)
+    if (kind, subject) in active:
+        exclusion_remove(kind=kind, subject=subject, cause="test", reason="back")
+        active.discard((kind, subject))
+    else:
+        exclusion_add(kind=kind, subject=subject, cause="test")
+        active.add((kind, subject))

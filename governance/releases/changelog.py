@@ -1,6 +1,6 @@
 """What a version removed and re-included since the previous one, by exclusion.
 
-Each rewritten shard left a table of its changes (see ``shards.shard_changes``); reused
+Each rewritten shard left a table of its changes (see ``shard_index.shard_changes``); reused
 shards changed nothing by construction. Exclusions whose state changed but that matched
 no row of the dataset are listed too, with zero counts, so an owner finds theirs.
 """
@@ -24,6 +24,7 @@ from governance.releases.matching import (
     compiled_exclusions_at,
     exclusions_minus,
 )
+from governance.releases.shard_index import CHANGES_SCHEMA
 from governance.releases.storage import Store
 
 CHANGELOG_SCHEMA_VERSION = 1
@@ -55,17 +56,6 @@ def _changed_subjects(version: DatasetVersion) -> dict[str, pa.Table]:
     return changed
 
 
-_COUNTS = pa.schema(
-    [
-        ("change", pa.string()),
-        ("kind", pa.string()),
-        ("subject", pa.string()),
-        ("repositories", pa.int64()),
-        ("rows", pa.int64()),
-    ]
-)
-
-
 def build_changelog(
     store: Store, version: DatasetVersion, shard_names: list[str]
 ) -> dict[str, Any]:
@@ -75,8 +65,8 @@ def build_changelog(
         if not store.exists(path):
             continue  # a reused shard: nothing in it changed
         with store.open_read(path) as handle:
-            parts.append(pq.read_table(handle).cast(_COUNTS))
-    counts = pa.concat_tables(parts) if parts else _COUNTS.empty_table()
+            parts.append(pq.read_table(handle).cast(CHANGES_SCHEMA))
+    counts = pa.concat_tables(parts) if parts else CHANGES_SCHEMA.empty_table()
     counts = counts.group_by(["change", "kind", "subject"]).aggregate(
         [("repositories", "sum"), ("rows", "sum")]
     )

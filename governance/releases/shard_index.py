@@ -65,7 +65,8 @@ def repository_index(runs: pa.Table) -> pa.Table:
     return grouped.rename_columns(["repository", "rows"]).sort_by("repository")
 
 
-_CHANGES = pa.schema(
+# The columns of a shard's changes (``changelog`` reads them back).
+CHANGES_SCHEMA = pa.schema(
     [
         ("change", pa.string()),
         ("kind", pa.string()),
@@ -123,6 +124,6 @@ def shard_changes(
                     "repositories": grouped.column("repository_count_distinct"),
                     "rows": grouped.column("rows_sum"),
                 }
-            ).cast(_CHANGES)
+            ).cast(CHANGES_SCHEMA)
         )
     return pa.concat_tables(parts).sort_by([("change", "ascending"), ("subject", "ascending")])

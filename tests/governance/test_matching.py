@@ -23,6 +23,7 @@ from governance.releases.matching import (
 from registry.checkpoints import checkpoint_latest
 from registry.selectors import ExclusionSet, exclusions_at
 from registry.services import exclusion_add, exclusion_remove
+from tests.factories import toggle_exclusion
 
 
 def _compiled(repositories: set[str], namespaces: set[str]):
@@ -95,13 +96,7 @@ def test_the_changes_read_from_the_log_range_equal_the_set_difference() -> None:
     active: set[tuple[str, str]] = set()
     checkpoints = [checkpoint_latest()]
     for step in range(60):
-        kind, subject = rng.choice(subjects)
-        if (kind, subject) in active:
-            exclusion_remove(kind=kind, subject=subject, cause="t", reason="back")
-            active.discard((kind, subject))
-        else:
-            exclusion_add(kind=kind, subject=subject, cause="t")
-            active.add((kind, subject))
+        toggle_exclusion(rng, subjects, active)
         if step % 6 == 5:
             checkpoints.append(checkpoint_latest())
     compared = 0

@@ -11,6 +11,7 @@ from registry.checkpoints import checkpoint_latest
 from registry.export_derive import derived_stream
 from registry.exports import export_file, export_path, export_stream, gzip_stream
 from registry.services import exclusion_add, exclusion_remove
+from tests.factories import toggle_exclusion
 
 pytestmark = pytest.mark.django_db
 
@@ -24,29 +25,19 @@ SUBJECTS = [
 ] + [("repository", f"github.com/o/r{i}") for i in range(12)]
 
 
-def _toggle(rng: random.Random, active: set) -> None:
-    kind, subject = rng.choice(SUBJECTS)
-    if (kind, subject) in active:
-        exclusion_remove(kind=kind, subject=subject, cause="c", reason="r")
-        active.discard((kind, subject))
-    else:
-        exclusion_add(kind=kind, subject=subject, cause="c")
-        active.add((kind, subject))
-
-
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_each_checkpoint_derived_from_the_last_equals_a_full_render(fmt, monkeypatch) -> None:
     monkeypatch.setattr(exports, "PARQUET_PAGE", 4)  # several row groups, regrouped
     rng = random.Random(fmt)
     active: set = set()
     for _ in range(10):
-        _toggle(rng, active)
+        toggle_exclusion(rng, SUBJECTS, active)
     checkpoint = checkpoint_latest()
     assert derived_stream(checkpoint.size, fmt) is None  # nothing earlier on disk
     assert export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=False)
     for _ in range(8):
         for _ in range(rng.randrange(1, 5)):
-            _toggle(rng, active)
+            toggle_exclusion(rng, SUBJECTS, active)
         checkpoint = checkpoint_latest()
         derived = derived_stream(checkpoint.size, fmt)
         assert derived is not None
