@@ -35,7 +35,8 @@ def earlier_file(size: int, fmt: str) -> tuple[int, Path] | None:
     folder = exports.export_dir()
     if not folder.is_dir():
         return None
-    for path in folder.glob(f"*.{fmt}"):  # plain files only; temporary ones start with "."
+    # Plain files of this format's revision only; temporary ones start with ".".
+    for path in folder.glob(f"*{exports.format_tag(fmt)}.{fmt}"):
         prefix = path.name.partition("-")[0]
         if prefix.isdigit() and int(prefix) < size and (newest is None or int(prefix) > newest[0]):
             newest = (int(prefix), path)

@@ -27,7 +27,7 @@ from registry.checkpoints import (
 )
 from registry.enums import ExclusionKind, LogAction, TokenScope
 from registry.epoch import epoch_recent
-from registry.exports import FORMATS, export_chunks, export_path, materialise
+from registry.exports import FORMATS, export_chunks, export_path, format_tag, materialise
 from registry.models import LogEntry
 from registry.tokens import presented_key, token_cached
 
@@ -40,7 +40,7 @@ def _wants_gzip(request: Request | HttpRequest) -> bool:
 
 def _etag(size: int, root_hash: bytes, fmt: str, *, gzip: bool) -> str:
     suffix = "-gzip" if gzip else ""
-    return f'"{size}-{root_hash.hex()[:32]}-{fmt}{suffix}"'
+    return f'"{size}-{root_hash.hex()[:32]}-{fmt}{format_tag(fmt)}{suffix}"'
 
 
 def _matches(header: str, etag: str) -> bool:
