@@ -48,6 +48,13 @@ class Exclusion(models.Model):
         indexes = [
             models.Index(fields=["subject"]),
             models.Index(fields=["added_at_index"], name="registry_exclusion_added"),
+            # Exports and releases derived from an earlier checkpoint read the exclusions
+            # removed in a range of the log; only removed ones are indexed, so it stays small.
+            models.Index(
+                fields=["removed_at_index"],
+                condition=Q(removed_at_index__isnull=False),
+                name="registry_exclusion_removed",
+            ),
             # Checks look active exclusions up by subject and read kind and date: answered
             # from this index alone (an index-only scan), without visiting the table.
             models.Index(
