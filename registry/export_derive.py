@@ -110,7 +110,8 @@ def _without_lines(chunks: Iterator[bytes], drop: list[bytes]) -> Iterator[bytes
             found = _line_at(data, wanted, start)
             if found < 0:
                 break
-            yield data[start:found]
+            if found > start:
+                yield data[start:found]
             start = found + len(wanted)
             wanted = next(pending, None)
         if start < len(data):
