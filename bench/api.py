@@ -28,6 +28,7 @@ proofs); the default is all.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import io
 import json
@@ -411,9 +412,14 @@ def purge_export_tasks() -> None:
         connection.default_channel.queue_purge(ENV["CELERY_QUEUE"])
 
 
+@functools.cache
+def _gunicorn_config() -> dict:
+    """What gunicorn.conf.py sets on this machine (workers, threads, worker class)."""
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
 def _gunicorn_shape() -> str:
-    """The workers and threads gunicorn.conf.py gives on this machine."""
-    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    config = _gunicorn_config()
     return f"{config['workers']} workers x {config['threads']} threads, {config['worker_class']}"
 
 
@@ -518,7 +524,7 @@ def measure_precompute(r: dict, auth: dict[str, str]) -> None:
     import psutil
 
     from registry.checkpoints import checkpoint_latest
-    from registry.exports import FORMATS, export_path
+    from registry.exports import export_paths
     from registry.selectors import exclusions_in_force
     from registry.services import exclusion_add
 
@@ -527,11 +533,7 @@ def measure_precompute(r: dict, auth: dict[str, str]) -> None:
                   cause="bench:precompute")  # fmt: skip
     checkpoint = checkpoint_latest()
     r["precompute_entries"] = exclusions_in_force(checkpoint.size).count()
-    paths = [
-        export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=packed)
-        for fmt in FORMATS
-        for packed in (False, True)
-    ]
+    paths = export_paths(checkpoint.size, checkpoint.root_hash)
     log = BENCH_DIR / "precompute-worker.log"
     with log.open("w") as output:
         worker = subprocess.Popen(
@@ -579,7 +581,7 @@ def measure_bulk(r: dict, auth: dict[str, str], rng: random.Random) -> None:
     body = "\n".join(lines).encode()
     # Untimed first: each gunicorn process pays once for imports and compiled patterns on
     # its first bulk call, and requests land on any of them.
-    for _ in range(2 * int(runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"])):
+    for _ in range(2 * int(_gunicorn_config()["workers"])):
         conn, response = request(
             "POST", "/api/v1/check", {**auth, "Content-Type": "text/plain"}, body
         )

@@ -193,14 +193,10 @@ def registry_settle(worker: subprocess.Popen) -> None:
     timed next; each timed release starts once it is done.
     """
     from registry.checkpoints import checkpoint_latest
-    from registry.exports import FORMATS, export_path
+    from registry.exports import export_paths
 
     checkpoint = checkpoint_latest()
-    paths = [
-        export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=packed)
-        for fmt in FORMATS
-        for packed in (False, True)
-    ]
+    paths = export_paths(checkpoint.size, checkpoint.root_hash)
     deadline = time.monotonic() + 600
     while not all(path.exists() for path in paths):
         if worker.poll() is not None or time.monotonic() > deadline:

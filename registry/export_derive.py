@@ -38,8 +38,11 @@ def earlier_file(size: int, fmt: str) -> tuple[int, Path] | None:
     # Plain files of this format's revision only; temporary ones start with ".".
     for path in folder.glob(f"*{exports.format_tag(fmt)}.{fmt}"):
         prefix = path.name.partition("-")[0]
-        if prefix.isdigit() and int(prefix) < size and (newest is None or int(prefix) > newest[0]):
-            newest = (int(prefix), path)
+        if not prefix.isdigit():
+            continue
+        candidate = (int(prefix), path)
+        if candidate[0] < size and (newest is None or candidate[0] > newest[0]):
+            newest = candidate
     if newest is None:
         return None
     checkpoint = checkpoint_signed(newest[0])
@@ -72,22 +75,15 @@ def derived_stream(size: int, fmt: str) -> Iterator[bytes] | None:
         if any(line.count(b"\n") != 1 for line in lines):
             return None  # a multi-line record (a CSV field with a newline): render it all
     try:
-        # Opened now: pruning may unlink the file once newer ones exist, and an open file
-        # stays readable.
-        handle = path.open("rb")
+        handle = path.open("rb")  # now, before pruning can unlink it (see read_chunks)
     except FileNotFoundError:
         return None
     if fmt == "parquet":
         return _parquet(handle, base, size, removed)
     return itertools.chain(
-        _without_lines(_chunks(handle), lines), exports.text_lines(size, fmt, start=base)
+        _without_lines(exports.read_chunks(handle), lines),
+        exports.text_lines(size, fmt, start=base),
     )
-
-
-def _chunks(handle: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
-    with handle:
-        while chunk := handle.read(size):
-            yield chunk
 
 
 def _without_lines(chunks: Iterator[bytes], drop: list[bytes]) -> Iterator[bytes]:

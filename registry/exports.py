@@ -26,7 +26,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -408,6 +408,7 @@ def gzip_stream(chunks: Iterator[bytes], *, level: int = 1) -> Iterator[bytes]:
 # database once per checkpoint, not once per pipeline.
 
 KEEP_CHECKPOINTS = 3
+VARIANTS = [(fmt, gzip) for fmt in FORMATS for gzip in (False, True)]  # what a checkpoint has
 ABANDONED_AFTER = 3600  # seconds without a write before a temporary export file is removed
 
 
@@ -444,8 +445,11 @@ def materialise(chunks: Iterator[bytes], path: Path) -> Iterator[bytes]:
                 os.unlink(tmp_name)
 
 
-def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
-    with path.open("rb") as handle:
+def read_chunks(handle: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    """An open file's bytes, a chunk at a time; closes it at the end. Callers open the
+    file first: pruning may unlink it once newer ones exist, and an open file stays
+    readable."""
+    with handle:
         while chunk := handle.read(size):
             yield chunk
 
@@ -459,7 +463,7 @@ def export_chunks(size: int, root_hash: bytes, fmt: str, *, gzip: bool) -> Itera
 
     plain = export_path(size, root_hash, fmt, gzip=False)
     if gzip and plain.exists():
-        return gzip_stream(_read_chunks(plain))
+        return gzip_stream(read_chunks(plain.open("rb")))
     stream = derived_stream(size, fmt) or export_stream(size, fmt)
     return gzip_stream(stream) if gzip else stream
 
@@ -482,13 +486,17 @@ def precompute(size: int, *, superseded: Callable[[], bool]) -> list[str]:
 
     checkpoint = checkpoint_signed(size)
     written: list[str] = []
-    for fmt in FORMATS:
-        for gzip in (False, True):
-            if checkpoint is None or superseded():
-                return written
-            if export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip):
-                written.append(export_path(size, checkpoint.root_hash, fmt, gzip=gzip).name)
+    for fmt, gzip in VARIANTS:
+        if checkpoint is None or superseded():
+            return written
+        if export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip):
+            written.append(export_path(size, checkpoint.root_hash, fmt, gzip=gzip).name)
     return written
+
+
+def export_paths(size: int, root_hash: bytes) -> list[Path]:
+    """Every file ``precompute`` writes for the checkpoint."""
+    return [export_path(size, root_hash, fmt, gzip=gzip) for fmt, gzip in VARIANTS]
 
 
 def _prune(folder: Path) -> None:

@@ -228,7 +228,9 @@ def exclusions_changed_between(base_size: int, size: int) -> CompiledExclusions:
 
 
 def exclusions_changed(before: CompiledExclusions, after: CompiledExclusions) -> CompiledExclusions:
-    """Exclusions added or removed between two checkpoints (either direction)."""
+    """Exclusions added or removed between two checkpoints (either direction), from the two
+    whole sets. Releases read the same set from the log (``exclusions_changed_between``);
+    this one is the reference the tests hold that to, and needs no database."""
     added, removed = exclusions_minus(after, before), exclusions_minus(before, after)
     return CompiledExclusions(
         size=after.size,

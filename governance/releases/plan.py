@@ -137,6 +137,33 @@ def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool 
     return subjects.null_count < len(subjects)
 
 
+def _reusable(
+    store: Store,
+    previous: DatasetVersion | None,
+    shards: list[tuple[str, str, int]],
+    earlier: dict[str, ShardBuild],
+    delta: CompiledExclusions | None,
+) -> set[str]:
+    """Names of the shards whose previous output can be linked: same source file, that
+    output still there, and no repository of the shard's index whose state changed."""
+    if previous is None or delta is None:
+        return set()
+    candidates = {}
+    for path, fingerprint, _size in shards:
+        name = path.rsplit("/", 1)[-1]
+        build = earlier.get(name)
+        if (
+            build is not None
+            and build.source_fingerprint == fingerprint
+            and store.exists(f"{final_path(store, previous.version)}/data/{name}")
+        ):
+            candidates[name] = fingerprint
+    # Reading and matching the indexes releases the GIL: a few threads share the cores.
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="plan-index") as pool:
+        touched = pool.map(lambda print_: _touched(store, print_, delta), candidates.values())
+        return {name for name, hit in zip(candidates, touched, strict=True) if hit is False}
+
+
 def release_plan(*, version_id: int) -> DatasetVersion | None:
     """Record one ShardBuild per source shard (once) and return the version to build."""
     version = DatasetVersion.objects.select_related("dataset", "previous").filter(id=version_id)
@@ -172,28 +199,14 @@ def release_plan(*, version_id: int) -> DatasetVersion | None:
         "implied_host": dataset.implied_host,
     }:
         reusable = {}  # the filter itself changed: every shard must be decided again
-    candidates = {}  # shards that may be reused, by name: unchanged source, previous output there
-    if delta is not None:
-        for path, fingerprint, _size in shards:
-            name = path.rsplit("/", 1)[-1]
-            earlier = reusable.get(name)
-            if (
-                earlier is not None
-                and earlier.source_fingerprint == fingerprint
-                and store.exists(f"{final_path(store, previous.version)}/data/{name}")
-            ):
-                candidates[name] = fingerprint
-    # Reading and matching the indexes releases the GIL: a few threads share the cores.
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="plan-index") as pool:
-        found = pool.map(lambda print_: _touched(store, print_, delta), candidates.values())
-        touched = dict(zip(candidates, found, strict=True))
+    reuse = _reusable(store, previous, shards, reusable, delta)
     builds = []
     rows_total = 0
     for position, (path, fingerprint, size) in enumerate(shards):
         name = path.rsplit("/", 1)[-1]
         earlier = reusable.get(name)
         action, reuse_of = ShardAction.REWRITE, None
-        if touched.get(name) is False:
+        if name in reuse:
             action, reuse_of = ShardAction.REUSE, earlier
             rows_total += earlier.rows_in
         else:

@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 from governance.releases.matching import (
     CompiledExclusions,
     canonical_repositories,
-    exclusions_changed,
     matching_subjects,
 )
 
@@ -78,19 +77,19 @@ CHANGES_SCHEMA = pa.schema(
 
 
 def shard_changes(
-    runs: pa.Table, *, before: CompiledExclusions, after: CompiledExclusions
+    runs: pa.Table, *, before: CompiledExclusions, changed: CompiledExclusions
 ) -> pa.Table:
     """Repositories removed or re-included between two checkpoints, by exclusion.
 
-    ``runs`` carries each run's exclusion at ``after``. Only runs matching an exclusion
-    that changed between the two checkpoints can have changed, so the earlier state is
-    worked out for those alone: for an incremental release, a few repository lookups
-    instead of the whole rule. Columns: change (removed|reincluded), kind, subject,
-    repositories, rows.
+    ``runs`` carries each run's exclusion at the later checkpoint; ``before`` is the set at
+    the earlier one, and ``changed`` the exclusions whose state differs between the two
+    (the planner's delta). Only runs matching one of those can have changed, so the earlier
+    state is worked out for those alone: for an incremental release, a few repository
+    lookups instead of the whole rule. Columns: change (removed|reincluded), kind,
+    subject, repositories, rows.
     """
     runs = runs.filter(pc.is_valid(pc.field("repository")))
     if before.count:
-        changed = exclusions_changed(before, after)
         runs = runs.filter(pc.is_valid(matching_subjects(runs.column("repository"), changed)[0]))
         old_subjects, old_kinds = matching_subjects(
             runs.column("repository").combine_chunks(), before

@@ -35,7 +35,12 @@ from governance.releases.layout import (
     staging_path,
     work_path,
 )
-from governance.releases.matching import NO_EXCLUSIONS, CompiledExclusions, compiled_exclusions_at
+from governance.releases.matching import (
+    NO_EXCLUSIONS,
+    CompiledExclusions,
+    compiled_exclusions_at,
+    exclusions_changed_between,
+)
 from governance.releases.shard_index import (
     ShardRepositories,
     repository_index,
@@ -181,15 +186,15 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
         del names
         keep = repositories.keep
         previous = version.previous
-        before = (
-            compiled_exclusions_at(previous.log_size, previous.root_hash)
-            if previous
-            else NO_EXCLUSIONS
-        )
+        before, changed = NO_EXCLUSIONS, NO_EXCLUSIONS
+        if previous:
+            before = compiled_exclusions_at(previous.log_size, previous.root_hash)
+            # The same delta the planner decided reuse with: read from the log's range.
+            changed = exclusions_changed_between(previous.log_size, version.log_size)
         # The shard's repository index and changelog part are pure Arrow work (no GIL,
         # no database): a side thread computes them while pass 2 streams the shard.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
-            summary = side.submit(_summarise, repositories, before, exclusions)
+            summary = side.submit(_summarise, repositories, before, changed)
             # Pass 2 streams every column, a batch at a time.
             with store.atomic_writer(target, background=True) as (hashing, written):
                 writer = pq.ParquetWriter(
@@ -225,11 +230,11 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
 
 
 def _summarise(
-    repositories: ShardRepositories, before: CompiledExclusions, after: CompiledExclusions
+    repositories: ShardRepositories, before: CompiledExclusions, changed: CompiledExclusions
 ) -> tuple[pa.Table, pa.Table]:
     """The shard's repository index and its changes between the two checkpoints."""
     runs = repositories.runs
-    return repository_index(runs), shard_changes(runs, before=before, after=after)
+    return repository_index(runs), shard_changes(runs, before=before, changed=changed)
 
 
 def _kept_batches(
