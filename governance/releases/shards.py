@@ -205,7 +205,9 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                     use_dictionary=_dictionary_columns(reader),
                 )
                 buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
-                batches = reader.iter_batches(batch_size=BATCH_ROWS)
+                # Decoded on the read-ahead thread alone: pyarrow's own pool would only add
+                # hand-offs, with each worker process already keeping one core busy.
+                batches = reader.iter_batches(batch_size=BATCH_ROWS, use_threads=False)
                 for read, kept in _read_ahead(_kept_batches(batches, keep)):
                     buffer.add(kept)
                     rows_in += read

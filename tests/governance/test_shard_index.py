@@ -102,3 +102,15 @@ def test_a_shard_with_no_rows_keeps_nothing_and_indexes_nothing() -> None:
     )
     assert len(repositories.keep) == 0
     assert repository_index(repositories.runs).num_rows == 0
+
+
+def test_an_index_of_distinct_repositories_is_sorted_and_counts_each_run() -> None:
+    names = pa.array(["b/z", "a/y", "C/x", "a/w"], pa.string())
+    runs = shard_repositories(names, "github.com", NO_EXCLUSIONS).runs
+    index = repository_index(runs)
+    assert index.to_pydict() == {
+        "repository": ["github.com/a/w", "github.com/a/y", "github.com/b/z", "github.com/c/x"],
+        "rows": [1, 1, 1, 1],
+    }
+    split = shard_repositories(pa.array(["a/y", "b/z", "A/y"]), "github.com", NO_EXCLUSIONS)
+    assert repository_index(split.runs).schema == index.schema  # grouped: same columns
