@@ -20,9 +20,10 @@ from governance.releases.matching import (
     NAMESPACE,
     NO_EXCLUSIONS,
     REPOSITORY,
+    CompiledExclusions,
     all_namespaces,
     compiled_exclusions_at,
-    exclusions_minus,
+    exclusions_added_removed_between,
 )
 from governance.releases.shard_index import CHANGES_SCHEMA
 from governance.releases.storage import Store
@@ -31,29 +32,32 @@ CHANGELOG_SCHEMA_VERSION = 1
 
 
 def _changed_subjects(version: DatasetVersion) -> dict[str, pa.Table]:
-    """Per change, the exclusions (kind, subject) whose state changed in that direction."""
-    after = compiled_exclusions_at(version.log_size, version.root_hash)
+    """Per change, the exclusions (kind, subject) whose state changed in that direction.
+
+    Since the previous version: read from the log's range, so an incremental release
+    costs what changed (comparing the two whole sets took ~0.1 s at 200,000 exclusions).
+    A first version removed everything in force at its checkpoint.
+    """
     previous = version.previous
-    before = (
-        compiled_exclusions_at(previous.log_size, previous.root_hash) if previous else NO_EXCLUSIONS
+    if previous is None:
+        added = compiled_exclusions_at(version.log_size, version.root_hash)
+        removed = NO_EXCLUSIONS
+    else:
+        added, removed = exclusions_added_removed_between(previous.log_size, version.log_size)
+    return {"removed": _subject_table(added), "reincluded": _subject_table(removed)}
+
+
+def _subject_table(exclusions: CompiledExclusions) -> pa.Table:
+    namespaces = all_namespaces(exclusions)
+    return pa.table(
+        {
+            "kind": pa.array(
+                [REPOSITORY] * len(exclusions.repositories) + [NAMESPACE] * len(namespaces),
+                pa.string(),
+            ),
+            "subject": pa.concat_arrays([exclusions.repositories, namespaces]),
+        }
     )
-    changed = {}
-    for change, (left, right) in {
-        "removed": (after, before),
-        "reincluded": (before, after),
-    }.items():
-        difference = exclusions_minus(left, right)
-        namespaces = all_namespaces(difference)
-        changed[change] = pa.table(
-            {
-                "kind": pa.array(
-                    [REPOSITORY] * len(difference.repositories) + [NAMESPACE] * len(namespaces),
-                    pa.string(),
-                ),
-                "subject": pa.concat_arrays([difference.repositories, namespaces]),
-            }
-        )
-    return changed
 
 
 def build_changelog(

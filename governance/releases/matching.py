@@ -192,14 +192,17 @@ def exclusions_minus(left: CompiledExclusions, right: CompiledExclusions) -> Com
     )
 
 
-def exclusions_changed_between(base_size: int, size: int) -> CompiledExclusions:
-    """Exclusions whose state differs between two sizes of the registry log.
+def exclusions_added_removed_between(
+    base_size: int, size: int
+) -> tuple[CompiledExclusions, CompiledExclusions]:
+    """``(added, removed)``: exclusions in force at ``size`` and not at ``base_size``, and
+    the reverse, for two sizes of the registry log.
 
     Read from the exclusions added or removed in that range of the log only, so it costs
-    what changed, not the size of the set (``exclusions_changed`` compares two whole
-    sets). A subject removed and added again in the range has the same state at both
-    ends and is left out. Exact because a subject has at most one active exclusion at a
-    time: one active throughout the range has no other exclusion added or removed in it.
+    what changed, not the size of the set (``exclusions_minus`` compares two whole sets). A
+    subject removed and added again in the range has the same state at both ends and is
+    left out. Exact because a subject has at most one active exclusion at a time: one
+    active throughout the range has no other exclusion added or removed in it.
     """
     rows = Exclusion.objects.filter(
         Q(added_at_index__gte=base_size, added_at_index__lt=size)
@@ -212,14 +215,18 @@ def exclusions_changed_between(base_size: int, size: int) -> CompiledExclusions:
     spans: dict[tuple[str, str], list[tuple[int | None, int | None]]] = {}
     for kind, subject, added, removed in rows:
         spans.setdefault((kind, subject), []).append((added, removed))
-    changed = [
-        key
-        for key, key_spans in spans.items()
-        if any(active(a, r, base_size) for a, r in key_spans)
-        != any(active(a, r, size) for a, r in key_spans)
-    ]
-    repositories = sorted(subject for kind, subject in changed if kind == REPOSITORY)
-    namespaces = sorted(subject for kind, subject in changed if kind == NAMESPACE)
+    added_keys, removed_keys = [], []
+    for key, key_spans in spans.items():
+        was = any(active(a, r, base_size) for a, r in key_spans)
+        now = any(active(a, r, size) for a, r in key_spans)
+        if now != was:
+            (added_keys if now else removed_keys).append(key)
+    return _compiled_keys(size, added_keys), _compiled_keys(size, removed_keys)
+
+
+def _compiled_keys(size: int, keys: list[tuple[str, str]]) -> CompiledExclusions:
+    repositories = sorted(subject for kind, subject in keys if kind == REPOSITORY)
+    namespaces = sorted(subject for kind, subject in keys if kind == NAMESPACE)
     return CompiledExclusions(
         size=size,
         repositories=pa.array(repositories, pa.string()),
@@ -227,16 +234,26 @@ def exclusions_changed_between(base_size: int, size: int) -> CompiledExclusions:
     )
 
 
+def exclusions_changed_between(base_size: int, size: int) -> CompiledExclusions:
+    """Exclusions whose state differs between two sizes of the log, either direction."""
+    added, removed = exclusions_added_removed_between(base_size, size)
+    return _union(added, removed)
+
+
+def _union(left: CompiledExclusions, right: CompiledExclusions) -> CompiledExclusions:
+    """Both sets (disjoint), at ``left``'s size."""
+    return CompiledExclusions(
+        size=left.size,
+        repositories=pa.concat_arrays([left.repositories, right.repositories]),
+        namespaces=_by_depth(pa.concat_arrays([all_namespaces(left), all_namespaces(right)])),
+    )
+
+
 def exclusions_changed(before: CompiledExclusions, after: CompiledExclusions) -> CompiledExclusions:
     """Exclusions added or removed between two checkpoints (either direction), from the two
     whole sets. Releases read the same set from the log (``exclusions_changed_between``);
     this one is the reference the tests hold that to, and needs no database."""
-    added, removed = exclusions_minus(after, before), exclusions_minus(before, after)
-    return CompiledExclusions(
-        size=after.size,
-        repositories=pa.concat_arrays([added.repositories, removed.repositories]),
-        namespaces=_by_depth(pa.concat_arrays([all_namespaces(added), all_namespaces(removed)])),
-    )
+    return _union(exclusions_minus(after, before), exclusions_minus(before, after))
 
 
 NO_EXCLUSIONS = CompiledExclusions(size=0, repositories=pa.array([], pa.string()), namespaces={})

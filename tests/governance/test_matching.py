@@ -16,8 +16,10 @@ from governance.releases.matching import (
     compile_exclusions,
     compiled_exclusions_at,
     exclusion_table_derive,
+    exclusions_added_removed_between,
     exclusions_changed,
     exclusions_changed_between,
+    exclusions_minus,
     matching_subjects,
 )
 from registry.checkpoints import checkpoint_latest
@@ -104,16 +106,22 @@ def test_the_changes_read_from_the_log_range_equal_the_set_difference() -> None:
         for second in checkpoints:
             if first.size > second.size:
                 continue
-            expected = exclusions_changed(
-                compiled_exclusions_at(first.size, first.root_hash_b64),
-                compiled_exclusions_at(second.size, second.root_hash_b64),
-            )
-            found = exclusions_changed_between(first.size, second.size)
-            assert sorted(found.repositories.to_pylist()) == sorted(
-                expected.repositories.to_pylist()
-            )
-            assert sorted(all_namespaces(found).to_pylist()) == sorted(
-                all_namespaces(expected).to_pylist()
-            )
-            compared += expected.count > 0
-    assert compared > 10  # most pairs differ: the comparison is not vacuous
+            before = compiled_exclusions_at(first.size, first.root_hash_b64)
+            after = compiled_exclusions_at(second.size, second.root_hash_b64)
+            added, removed = exclusions_added_removed_between(first.size, second.size)
+            for found, expected in (
+                (
+                    exclusions_changed_between(first.size, second.size),
+                    exclusions_changed(before, after),
+                ),
+                (added, exclusions_minus(after, before)),
+                (removed, exclusions_minus(before, after)),
+            ):
+                assert sorted(found.repositories.to_pylist()) == sorted(
+                    expected.repositories.to_pylist()
+                )
+                assert sorted(all_namespaces(found).to_pylist()) == sorted(
+                    all_namespaces(expected).to_pylist()
+                )
+            compared += (added.count > 0) + (removed.count > 0)
+    assert compared > 20  # most pairs differ, both ways: the comparison is not vacuous
