@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -11,6 +12,22 @@ from django.utils.dateparse import parse_datetime
 from registry.enums import ExclusionKind
 from registry.matching import enclosing_namespaces, is_repository_excluded
 from registry.models import Exclusion, LogHead
+
+# When a matching exclusion took effect, as the API renders it (DRF's DateTimeField in
+# UTC: ISO 8601, microseconds only when there are any, "Z" for UTC). PostgreSQL formats it
+# in the query: for a bulk check of 10,000, making datetimes of the rows and formatting
+# them again in Python cost ~45 ms. ``{c}`` is the timestamp column.
+_PG_SINCE = """to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+    || CASE WHEN {c} = date_trunc('second', {c}) THEN ''
+            ELSE to_char({c} AT TIME ZONE 'UTC', '.US') END || 'Z'"""
+
+
+def since_text(value: dt.datetime | str) -> str:
+    """``_PG_SINCE`` in Python, for the rows SQLite returns (timestamps as text)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    text = value.astimezone(dt.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 @dataclass(frozen=True)
@@ -76,7 +93,7 @@ def exclusion_matching(repository: str) -> Exclusion | None:
 
 
 def _active_exclusions_among(subjects: set[str], chunk: int) -> tuple[list[tuple], int]:
-    """``(kind, subject, created_at)`` of active exclusions whose subject is in ``subjects``,
+    """``(kind, subject, since)`` of active exclusions whose subject is in ``subjects``,
     and the log size, read from one snapshot (see :func:`exclusions_matching_many`)."""
     ordered = sorted(subjects)
     if connection.vendor == "postgresql":
@@ -96,9 +113,10 @@ def _active_exclusions_among(subjects: set[str], chunk: int) -> tuple[list[tuple
             sql = f"""
                 SELECT NULL, NULL, NULL, size FROM registry_loghead WHERE id = 1
                 UNION ALL
-                SELECT e.kind, e.subject, e.created_at, NULL FROM unnest({wanted}) AS wanted(s)
+                SELECT e.kind, e.subject, {_PG_SINCE.format(c="e.created_at")}, NULL
+                FROM unnest({wanted}) AS wanted(s)
                 JOIN registry_exclusion e ON e.subject = wanted.s AND e.active
-            """  # noqa: S608 - ``wanted`` is one of the two constants above
+            """  # noqa: S608 - ``wanted`` and the timestamp's format are constants
             cursor.execute(sql, [parameter])
             rows = cursor.fetchall()
         sizes = [row[3] for row in rows if row[0] is None]
@@ -111,14 +129,14 @@ def _active_exclusions_among(subjects: set[str], chunk: int) -> tuple[list[tuple
             rows += Exclusion.objects.filter(
                 subject__in=ordered[start : start + chunk], active=True
             ).values_list("kind", "subject", "created_at")
-    return rows, size
+    return [(kind, subject, since_text(created)) for kind, subject, created in rows], size
 
 
 def exclusions_matching_many(
     repositories: list[str], *, chunk: int = 5_000
 ) -> tuple[dict[str, dict], int]:
     """``(matches, log size)``: for each excluded repository, its matching exclusion
-    (``kind``, ``subject``, ``created_at``), repository exclusions first, then the outermost
+    (``kind``, ``subject``, ``since``), repository exclusions first, then the outermost
     namespace; and the log size those matches are the state of (one snapshot, so a
     concurrent change is either in both or in neither)."""
     namespaces_of = {repo: list(enclosing_namespaces(repo)) for repo in repositories}
@@ -127,8 +145,8 @@ def exclusions_matching_many(
         wanted.update(namespaces)
     found: dict[tuple[str, str], dict] = {}
     rows, size = _active_exclusions_among(wanted, chunk)
-    for kind, subject, created_at in rows:
-        found[(kind, subject)] = {"kind": kind, "subject": subject, "created_at": created_at}
+    for kind, subject, since in rows:
+        found[(kind, subject)] = {"kind": kind, "subject": subject, "since": since}
     matches: dict[str, dict] = {}
     repository = ExclusionKind.REPOSITORY.value
     namespace_kind = ExclusionKind.NAMESPACE.value
@@ -151,7 +169,7 @@ def exclusions_matching_many(
 # API"). Left to choose, PostgreSQL keeps planning it anew on every EXECUTE, because it
 # prices the generic plan's ``= ANY($2)`` for ten namespaces instead of one or two.
 _CHECK = f"""
-    SELECT kind, subject, created_at, (SELECT size FROM registry_loghead WHERE id = 1)
+    SELECT kind, subject, {{since}}, (SELECT size FROM registry_loghead WHERE id = 1)
     FROM registry_exclusion
     WHERE active AND ((kind = '{ExclusionKind.REPOSITORY.value}' AND subject = {{repository}})
                       OR (kind = '{ExclusionKind.NAMESPACE.value}' AND subject {{in_namespaces}}))
@@ -160,11 +178,13 @@ _CHECK = f"""
     ORDER BY 1 DESC NULLS LAST, 2
     LIMIT 1
 """  # noqa: S608 - only the kinds' constant values are interpolated
-_PREPARED_CHECK = _CHECK.format(repository="$1", in_namespaces="= ANY($2)")
+_PREPARED_CHECK = _CHECK.format(
+    since=_PG_SINCE.format(c="created_at"), repository="$1", in_namespaces="= ANY($2)"
+)
 
 
 def repository_check(repository: str) -> tuple[dict | None, int]:
-    """``(matching exclusion as kind/subject/created_at, log size)`` in one round trip."""
+    """``(matching exclusion as kind/subject/since, log size)`` in one round trip."""
     namespaces = list(enclosing_namespaces(repository))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -183,10 +203,13 @@ def repository_check(repository: str) -> tuple[dict | None, int]:
             cursor.execute("EXECUTE registry_check(%s, %s)", [repository, namespaces])
         else:
             placeholders = ", ".join(["%s"] * len(namespaces)) or "NULL"
-            sql = _CHECK.format(repository="%s", in_namespaces=f"IN ({placeholders})")
+            sql = _CHECK.format(
+                since="created_at", repository="%s", in_namespaces=f"IN ({placeholders})"
+            )
             cursor.execute(sql, [repository, *namespaces])
-        kind, subject, created_at, size = cursor.fetchone()
-    if isinstance(created_at, str):  # SQLite returns text
-        created_at = parse_datetime(created_at)
-    match = None if kind is None else {"kind": kind, "subject": subject, "created_at": created_at}
-    return match, size or 0
+        kind, subject, since, size = cursor.fetchone()
+    if kind is None:
+        return None, size or 0
+    if connection.vendor != "postgresql":
+        since = since_text(since)
+    return {"kind": kind, "subject": subject, "since": since}, size or 0

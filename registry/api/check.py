@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -34,17 +31,9 @@ from registry.tokens import HasRegistryRead
 BULK_MAX = 10_000
 
 
-def _iso(value: dt.datetime | str) -> str:
-    """As DRF's DateTimeField renders it (UTC as ``Z``)."""
-    if isinstance(value, str):  # SQLite
-        value = parse_datetime(value)
-    text = value.astimezone(dt.UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def _exclusion(match: dict) -> dict:
     """A selector's match as ``ExclusionSerializer`` renders it, without running it."""
-    return {"kind": match["kind"], "subject": match["subject"], "since": _iso(match["created_at"])}
+    return {"kind": match["kind"], "subject": match["subject"], "since": match["since"]}
 
 
 class StrictCharField(serializers.CharField):

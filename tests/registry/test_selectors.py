@@ -1,7 +1,10 @@
+import datetime as dt
 import threading
 
 import pytest
+from rest_framework import serializers
 
+from registry.models import Exclusion
 from registry.selectors import exclusions_matching_many, repository_check
 from registry.services import exclusion_add
 
@@ -119,3 +122,21 @@ def test_the_single_check_runs_its_generic_plan_without_planning_again() -> None
         )
         generic, custom = cursor.fetchone()
     assert (generic - before[0], custom - before[1]) == (7, 0)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 4, 5, 6, 7, 80, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.timezone(dt.timedelta(hours=5))),
+    ],
+)
+def test_matches_say_since_when_as_the_api_renders_a_datetime(moment) -> None:
+    """The database formats ``since`` itself; it must be DRF's rendering, to the character."""
+    exclusion_add(kind="namespace", subject="github.com/a", cause="c")
+    Exclusion.objects.filter(subject="github.com/a").update(created_at=moment)
+    rendered = serializers.DateTimeField().to_representation(moment)
+    matches, _ = exclusions_matching_many(["github.com/a/b"])
+    match, _ = repository_check("github.com/a/b")
+    assert matches["github.com/a/b"]["since"] == match["since"] == rendered
