@@ -4,7 +4,11 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from hypothesis import example, given
+from hypothesis import strategies as st
+from rest_framework.renderers import JSONRenderer
 
+from registry.api.fast import json_response
 from registry.checkpoints import checkpoint_publish
 from registry.models import PipelineToken
 from registry.selectors import log_size
@@ -133,3 +137,19 @@ def test_another_process_s_new_checkpoint_reaches_304s_within_a_second(
     monkeypatch.setattr(epoch_module, "EPOCH_FRESH_FOR", 0.0)  # a second later
     changed = client.get(EXPORT, HTTP_IF_NONE_MATCH=etag, **auth)
     assert changed.status_code == 200 and changed["ETag"].startswith('"2-')
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(body=st.dictionaries(st.text(max_size=8), _json_values, max_size=4))
+@example(body={"in\u2028put": ["\u2029", '\x00\x1f\x7f"\\/é'], "n": 2**64 - 1})
+def test_json_response_has_the_bytes_of_drfs_renderer(body) -> None:
+    """Lines echoed back by the bulk check are any text a caller sent: escapes must agree."""
+    assert json_response(body).content == JSONRenderer().render(body)
