@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,3 +118,13 @@ def test_the_gunicorn_configuration_loads_with_the_production_app(tmp_path: Path
         "gthread",
         "5",
     ]
+
+
+def test_gunicorn_workers_freeze_what_loading_the_app_made() -> None:
+    hooks = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
+    assert gc.get_freeze_count() == 0
+    try:
+        hooks["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
