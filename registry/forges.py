@@ -45,9 +45,11 @@ class NameRule:
             return f"{name!r} is not allowed: {self.description}"
         # ".git" on every forge: the parser strips it from URLs, so such a name could not
         # be written unambiguously.
-        for suffix in (".git", *self.forbidden_suffixes):
-            if name.lower().endswith(suffix):
-                return f"{name!r} is not allowed: names may not end in {suffix!r}"
+        suffixes = (".git", *self.forbidden_suffixes)
+        folded = name.lower()
+        if folded.endswith(suffixes):  # one call for all: this runs twice a bulk-check line
+            suffix = next(s for s in suffixes if folded.endswith(s))
+            return f"{name!r} is not allowed: names may not end in {suffix!r}"
         return None
 
 
