@@ -222,7 +222,7 @@ def release(dataset, worker: subprocess.Popen) -> tuple[float, object]:
             version.refresh_from_db()
             if version.status != VersionStatus.BUILDING:
                 break
-            time.sleep(0.05)
+            time.sleep(0.01)  # a release's time is known to 10 ms (a 3 s one to 0.3 %)
     if version.status != VersionStatus.PUBLISHED:
         raise SystemExit(f"{version.label} failed: {version.error}")
     return timer.seconds, version

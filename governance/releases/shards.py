@@ -192,9 +192,12 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
             # The same delta the planner decided reuse with: read from the log's range.
             changed = exclusions_changed_between(previous.log_size, version.log_size)
         # The shard's repository index and changelog part are pure Arrow work (no GIL,
-        # no database): a side thread computes them while pass 2 streams the shard.
+        # no database): a side thread computes them while pass 2 streams the shard. The
+        # index depends only on the source shard: an earlier release's is kept as it is.
+        index_file = index_path(store, shard.source_fingerprint)
+        with_index = not store.exists(index_file)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
-            summary = side.submit(_summarise, repositories, before, changed)
+            summary = side.submit(_summarise, repositories, before, changed, with_index)
             # Pass 2 streams every column, a batch at a time.
             with store.atomic_writer(target, background=True) as (hashing, written):
                 writer = pq.ParquetWriter(
@@ -221,7 +224,8 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                 writer.close()
             index, changes = summary.result()
     _progress(version, pending_progress)
-    _write_index(store, shard.source_fingerprint, index)
+    if index is not None:
+        _write_table(store, index_file, index)
     _write_table(store, f"{work_path(store, version.version)}/changes/{shard.name}", changes)
     return {
         "rows_in": rows_in,
@@ -232,11 +236,15 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
 
 
 def _summarise(
-    repositories: ShardRepositories, before: CompiledExclusions, changed: CompiledExclusions
-) -> tuple[pa.Table, pa.Table]:
-    """The shard's repository index and its changes between the two checkpoints."""
+    repositories: ShardRepositories,
+    before: CompiledExclusions,
+    changed: CompiledExclusions,
+    with_index: bool,
+) -> tuple[pa.Table | None, pa.Table]:
+    """The shard's repository index (if asked) and its changes between the checkpoints."""
     runs = repositories.runs
-    return repository_index(runs), shard_changes(runs, before=before, changed=changed)
+    index = repository_index(runs) if with_index else None
+    return index, shard_changes(runs, before=before, changed=changed)
 
 
 def _kept_batches(
@@ -273,12 +281,6 @@ def _progress(version: DatasetVersion, rows: int) -> None:
         DatasetVersion.objects.filter(id=version.id).update(
             rows_done=F("rows_done") + rows, updated_at=timezone.now()
         )
-
-
-def _write_index(store: Store, fingerprint: str, index: pa.Table) -> None:
-    path = index_path(store, fingerprint)
-    if not store.exists(path):
-        _write_table(store, path, index)
 
 
 def _write_table(store: Store, path: str, table: pa.Table) -> None:

@@ -10,6 +10,7 @@ import pytest
 from governance.enums import ShardAction, VersionStatus
 from governance.models import ShardBuild
 from governance.releases import release_start, version_folder
+from governance.releases.layout import dataset_store, index_path
 from optout.enums import RequestStatus
 from registry.services import exclusion_remove
 from tests.factories import approve, make_dataset, make_request
@@ -108,6 +109,30 @@ def test_only_the_shard_holding_a_new_exclusion_is_rewritten(tmp_path) -> None:
         old = (version_folder(first) / "data" / name).stat()
         new = (version_folder(second) / "data" / name).stat()
         assert (old.st_ino == new.st_ino) == (action == ShardAction.REUSE)  # hard link
+
+
+def test_a_rewritten_shard_keeps_the_repository_index_of_its_source(tmp_path) -> None:
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)
+    repo = pq.read_table(dataset.source_uri).column("repo_name")[300].as_py()
+    touched = _shard_of_repo(dataset.source_uri, repo)
+    build = ShardBuild.objects.get(name=touched)
+    index = index_path(dataset_store(dataset), build.source_fingerprint)
+    before = os.stat(index)
+    approve(make_request([repo]))
+
+    second = release_start(dataset_id=dataset.id)
+
+    rewritten = ShardBuild.objects.get(version=second, name=touched)
+    assert rewritten.action == ShardAction.REWRITE
+    assert rewritten.source_fingerprint == build.source_fingerprint
+    assert (os.stat(index).st_ino, os.stat(index).st_mtime_ns) == (
+        before.st_ino,
+        before.st_mtime_ns,
+    )
+    names = pq.read_table(f"{dataset.source_uri}/{touched}").column("repo_name").to_pylist()
+    indexed = pq.read_table(index).column("repository").to_pylist()
+    assert indexed == sorted({f"github.com/{name.lower()}" for name in names})
 
 
 def test_same_source_and_checkpoint_give_byte_identical_files(tmp_path) -> None:
