@@ -282,22 +282,29 @@ def polars_filter(paths: list[Path], out: Path, repos: list[str], namespaces: li
         )
 
 
-def wide_release(args: argparse.Namespace, worker, already: set[str], owners: set[str]) -> dict:
-    """A full release of ``--wide-shards`` small shards, then one touching only one of them."""
-    import pyarrow.parquet as pq
-
+def shard_spec(args: argparse.Namespace, *, shards: int, rows: int, seed: int | None = None):
+    """The demo generator's spec for ``shards`` shards of ``rows`` rows, one row a repository."""
     from governance.demo_data import ShardSpec
-    from governance.models import Dataset, ShardBuild
 
-    wide_spec = ShardSpec(
-        shards=args.wide_shards,
-        rows_per_shard=args.wide_rows,
+    extra = {} if seed is None else {"seed": seed}
+    return ShardSpec(
+        shards=shards,
+        rows_per_shard=rows,
         owners=args.owners,
         rows_per_repo=(1, 1),
         content_bytes=(args.content_min, args.content_max),
         corpus_bytes=64 << 20,
-        seed=99,
+        **extra,
     )
+
+
+def wide_release(args: argparse.Namespace, worker, already: set[str], owners: set[str]) -> dict:
+    """A full release of ``--wide-shards`` small shards, then one touching only one of them."""
+    import pyarrow.parquet as pq
+
+    from governance.models import Dataset, ShardBuild
+
+    wide_spec = shard_spec(args, shards=args.wide_shards, rows=args.wide_rows, seed=99)
     wide_paths = generate(args.workdir / "source-wide", wide_spec)
     wide = Dataset.objects.create(
         name="wide", source_uri=str(args.workdir / "source-wide"), release_cadence=None
@@ -335,7 +342,6 @@ def main() -> None:
     import pyarrow.parquet as pq
     from django.core.management import call_command
 
-    from governance.demo_data import ShardSpec
     from governance.models import Dataset, ShardBuild
     from registry.checkpoints import checkpoint_latest
     from registry.signing import write_new_signing_key
@@ -352,14 +358,7 @@ def main() -> None:
     # log's files when the exports folder is pruned, and the new ones would never stay.
     shutil.rmtree(Path(os.environ["VAR_DIR"]) / "exports", ignore_errors=True)
 
-    spec = ShardSpec(
-        shards=args.shards,
-        rows_per_shard=args.rows,
-        owners=args.owners,
-        rows_per_repo=(1, 1),
-        content_bytes=(args.content_min, args.content_max),
-        corpus_bytes=64 << 20,
-    )
+    spec = shard_spec(args, shards=args.shards, rows=args.rows)
     with Timer() as timer:
         paths = generate(args.workdir / "source", spec)
     results["generate_s"] = round(timer.seconds, 1)
