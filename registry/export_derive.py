@@ -137,7 +137,7 @@ def _parquet(
         _regrouped(
             itertools.chain(
                 # Decoded ahead in a thread while this one encodes (both release the GIL).
-                exports._ahead(lambda: _kept_tables(handle, gone)),
+                exports.produced_ahead(lambda: _kept_tables(handle, gone)),
                 exports.parquet_tables(size, start=base),
             ),
             exports.PARQUET_PAGE,

@@ -197,7 +197,7 @@ class _Ahead:
         self._thread.join()
 
 
-def _ahead(pages: Callable[[], Iterator[T]]) -> Iterator[T]:
+def produced_ahead(pages: Callable[[], Iterator[T]]) -> Iterator[T]:
     """``pages()`` produced ahead in a thread (``_Ahead``), but only outside a transaction:
     the other connection sees committed rows only. That is all a signed checkpoint's list is
     made of, but not what a caller's open transaction (a test's, for one) holds; there the
@@ -279,7 +279,7 @@ def _pg_parquet_tables(size: int, *, page: int, start: int = 0) -> Iterator[pa.T
     builds the arrays from those buffers, so no Python object is made per row. Building
     rows as tuples was 90% of a Parquet export. Same pages (so the same row groups and
     bytes) as the Python path, which the tests compare."""
-    columns = _ahead(lambda: _pg_column_pages(size, page, start - 1))
+    columns = produced_ahead(lambda: _pg_column_pages(size, page, start - 1))
     for after, (flags, subjects, lengths, indexes, count) in columns:
         if "?" in flags:  # a kind this path does not know: let the row path word it
             columns.close()

@@ -17,12 +17,9 @@ import pyarrow.parquet as pq
 from governance.models import DatasetVersion
 from governance.releases.layout import work_path
 from governance.releases.matching import (
-    NAMESPACE,
     NO_EXCLUSIONS,
-    REPOSITORY,
-    CompiledExclusions,
-    all_namespaces,
     compiled_exclusions_at,
+    exclusion_table,
     exclusions_added_removed_between,
 )
 from governance.releases.shard_index import CHANGES_SCHEMA
@@ -44,20 +41,7 @@ def _changed_subjects(version: DatasetVersion) -> dict[str, pa.Table]:
         removed = NO_EXCLUSIONS
     else:
         added, removed = exclusions_added_removed_between(previous.log_size, version.log_size)
-    return {"removed": _subject_table(added), "reincluded": _subject_table(removed)}
-
-
-def _subject_table(exclusions: CompiledExclusions) -> pa.Table:
-    namespaces = all_namespaces(exclusions)
-    return pa.table(
-        {
-            "kind": pa.array(
-                [REPOSITORY] * len(exclusions.repositories) + [NAMESPACE] * len(namespaces),
-                pa.string(),
-            ),
-            "subject": pa.concat_arrays([exclusions.repositories, namespaces]),
-        }
-    )
+    return {"removed": exclusion_table(added), "reincluded": exclusion_table(removed)}
 
 
 def build_changelog(

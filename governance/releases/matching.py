@@ -111,45 +111,55 @@ def _keys(kinds: pa.Array, subjects: pa.Array) -> pa.Array:
 
 
 def exclusion_table_derive(
-    *, size: int, root_hash: str, base_size: int, base_root_hash: str
+    *,
+    size: int,
+    root_hash: str,
+    base_size: int,
+    base_root_hash: str,
+    changes: tuple[CompiledExclusions, CompiledExclusions] | None = None,
 ) -> bool:
     """Store the table at ``size`` as the one at ``base_size`` plus the log in between.
 
     An incremental release changes a few exclusions out of hundreds of thousands: reading
     only the exclusions added or removed between the two sizes is much cheaper than
     replaying the whole log. The base must be a checkpoint of this same log (the previous
-    version's), so its table is the set at ``base_size``. Returns whether it stored one.
+    version's), so its table is the set at ``base_size``. ``changes``: what
+    ``exclusions_added_removed_between`` gives for the two sizes, when the caller has it.
+    Returns whether it stored one.
     """
     store = Store.at(str(settings.DATASET_STORAGE_ROOT))
     path = _table_path(store, size, root_hash)
     if not path or not base_root_hash or base_size > size or store.exists(path):
         return False
     base = exclusion_table_at(base_size, base_root_hash)
-    # Every exclusion whose state may differ between the two sizes: removed in between
-    # (so in force at base_size, or added in between too), or added in between.
-    removed = Exclusion.objects.filter(
-        removed_at_index__gte=base_size, removed_at_index__lt=size
-    ).values_list("kind", "subject")
-    added = (
-        Exclusion.objects.filter(added_at_index__gte=base_size, added_at_index__lt=size)
-        .exclude(removed_at_index__lt=size)
-        .values_list("kind", "subject")
-    )
-    removed, added = list(removed), list(added)
-    touched = pa.array([f"{k}\0{s}" for k, s in removed + added], pa.string())
+    added, removed = changes or exclusions_added_removed_between(base_size, size)
+    added, removed = exclusion_table(added), exclusion_table(removed)
     base_kinds = base.column("kind").combine_chunks()
     base_subjects = base.column("subject").combine_chunks()
-    kept = pc.invert(pc.is_in(_keys(base_kinds, base_subjects), value_set=touched))
+    gone = _keys(removed.column("kind"), removed.column("subject"))
+    kept = pc.invert(pc.is_in(_keys(base_kinds, base_subjects), value_set=gone))
     table = _sorted_table(
+        pa.concat_arrays([pc.filter(base_kinds, kept), added.column("kind").combine_chunks()]),
         pa.concat_arrays(
-            [pc.filter(base_kinds, kept), pa.array([k for k, _s in added], pa.string())]
-        ),
-        pa.concat_arrays(
-            [pc.filter(base_subjects, kept), pa.array([s for _k, s in added], pa.string())]
+            [pc.filter(base_subjects, kept), added.column("subject").combine_chunks()]
         ),
     )
     _write_exclusion_table(store, path, size, table)
     return True
+
+
+def exclusion_table(exclusions: CompiledExclusions) -> pa.Table:
+    """``kind`` and ``subject`` of each exclusion: repositories, then namespaces."""
+    namespaces = all_namespaces(exclusions)
+    return pa.table(
+        {
+            "kind": pa.array(
+                [REPOSITORY] * len(exclusions.repositories) + [NAMESPACE] * len(namespaces),
+                pa.string(),
+            ),
+            "subject": pa.concat_arrays([exclusions.repositories, namespaces]),
+        }
+    )
 
 
 def _by_depth(namespaces: pa.Array) -> dict[int, pa.Array]:
@@ -174,22 +184,9 @@ def compiled_exclusions_at(size: int, root_hash: str) -> CompiledExclusions:
     )
 
 
-def _minus(left: pa.Array, right: pa.Array) -> pa.Array:
-    return pc.filter(left, pc.invert(pc.is_in(left, value_set=right))) if len(right) else left
-
-
 def all_namespaces(exclusions: CompiledExclusions) -> pa.Array:
     arrays = list(exclusions.namespaces.values())
     return pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
-
-
-def exclusions_minus(left: CompiledExclusions, right: CompiledExclusions) -> CompiledExclusions:
-    """Exclusions in force in ``left`` and not in ``right``."""
-    return CompiledExclusions(
-        size=left.size,
-        repositories=_minus(left.repositories, right.repositories),
-        namespaces=_by_depth(_minus(all_namespaces(left), all_namespaces(right))),
-    )
 
 
 def exclusions_added_removed_between(
@@ -199,7 +196,7 @@ def exclusions_added_removed_between(
     the reverse, for two sizes of the registry log.
 
     Read from the exclusions added or removed in that range of the log only, so it costs
-    what changed, not the size of the set (``exclusions_minus`` compares two whole sets). A
+    what changed, not the size of the set (not a comparison of two whole sets). A
     subject removed and added again in the range has the same state at both ends and is
     left out. Exact because a subject has at most one active exclusion at a time: one
     active throughout the range has no other exclusion added or removed in it.
@@ -236,24 +233,16 @@ def _compiled_keys(size: int, keys: list[tuple[str, str]]) -> CompiledExclusions
 
 def exclusions_changed_between(base_size: int, size: int) -> CompiledExclusions:
     """Exclusions whose state differs between two sizes of the log, either direction."""
-    added, removed = exclusions_added_removed_between(base_size, size)
-    return _union(added, removed)
+    return exclusions_union(*exclusions_added_removed_between(base_size, size))
 
 
-def _union(left: CompiledExclusions, right: CompiledExclusions) -> CompiledExclusions:
+def exclusions_union(left: CompiledExclusions, right: CompiledExclusions) -> CompiledExclusions:
     """Both sets (disjoint), at ``left``'s size."""
     return CompiledExclusions(
         size=left.size,
         repositories=pa.concat_arrays([left.repositories, right.repositories]),
         namespaces=_by_depth(pa.concat_arrays([all_namespaces(left), all_namespaces(right)])),
     )
-
-
-def exclusions_changed(before: CompiledExclusions, after: CompiledExclusions) -> CompiledExclusions:
-    """Exclusions added or removed between two checkpoints (either direction), from the two
-    whole sets. Releases read the same set from the log (``exclusions_changed_between``);
-    this one is the reference the tests hold that to, and needs no database."""
-    return _union(exclusions_minus(after, before), exclusions_minus(before, after))
 
 
 NO_EXCLUSIONS = CompiledExclusions(size=0, repositories=pa.array([], pa.string()), namespaces={})

@@ -25,7 +25,8 @@ from governance.releases.matching import (
     CompiledExclusions,
     exclusion_table_at,
     exclusion_table_derive,
-    exclusions_changed_between,
+    exclusions_added_removed_between,
+    exclusions_union,
     matching_subjects,
 )
 from governance.releases.storage import Store
@@ -115,13 +116,16 @@ def _delta(previous: DatasetVersion | None, version: DatasetVersion) -> Compiled
         # the registry log at the same moment.
         exclusion_table_at(version.log_size, version.root_hash)
         return None
+    # One read of the log's range serves both the stored table and the delta.
+    changes = exclusions_added_removed_between(previous.log_size, version.log_size)
     exclusion_table_derive(
         size=version.log_size,
         root_hash=version.root_hash,
         base_size=previous.log_size,
         base_root_hash=previous.root_hash,
+        changes=changes,
     )
-    return exclusions_changed_between(previous.log_size, version.log_size)
+    return exclusions_union(*changes)
 
 
 def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool | None:

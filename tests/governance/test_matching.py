@@ -17,15 +17,14 @@ from governance.releases.matching import (
     compiled_exclusions_at,
     exclusion_table_derive,
     exclusions_added_removed_between,
-    exclusions_changed,
     exclusions_changed_between,
-    exclusions_minus,
     matching_subjects,
 )
 from registry.checkpoints import checkpoint_latest
 from registry.selectors import ExclusionSet, exclusions_at
 from registry.services import exclusion_add, exclusion_remove
 from tests.factories import toggle_exclusion
+from tests.governance.exclusion_sets import exclusions_changed, exclusions_minus
 
 
 def _compiled(repositories: set[str], namespaces: set[str]):

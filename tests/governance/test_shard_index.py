@@ -8,10 +8,11 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governance.releases.matching import NO_EXCLUSIONS, compile_exclusions, exclusions_changed
+from governance.releases.matching import NO_EXCLUSIONS, compile_exclusions
 from governance.releases.shard_index import repository_index, shard_changes, shard_repositories
 from registry.matching import enclosing_namespaces, is_repository_excluded
 from registry.selectors import ExclusionSet
+from tests.governance.exclusion_sets import exclusions_changed
 
 _part = st.sampled_from(["a", "b", "Ab", "c-d"])
 _repo = st.lists(_part, min_size=2, max_size=4).map("/".join)

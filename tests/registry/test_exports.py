@@ -114,13 +114,13 @@ def test_a_consumer_that_stops_early_stops_the_page_threads() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_error_in_a_page_thread_reaches_the_consumer() -> None:
-    from registry.exports import _ahead
+    from registry.exports import produced_ahead
 
     def failing():
         yield b"first"
         raise RuntimeError("the database went away")
 
-    pages = _ahead(failing)
+    pages = produced_ahead(failing)
     assert next(pages) == b"first"
     with pytest.raises(RuntimeError, match="went away"):
         next(pages)
