@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
@@ -186,12 +186,11 @@ _PREPARED_CHECK = _CHECK.format(
 def repository_check(repository: str) -> tuple[dict | None, int]:
     """``(matching exclusion as kind/subject/since, log size)`` in one round trip."""
     namespaces = list(enclosing_namespaces(repository))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            if (
-                getattr(connection, "_registry_check_prepared_on", None)
-                is not connection.connection
-            ):
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the ``connection`` proxy looks it up
+    postgresql = db.vendor == "postgresql"
+    with db.cursor() as cursor:
+        if postgresql:
+            if getattr(db, "_registry_check_prepared_on", None) is not db.connection:
                 # plan_cache_mode is the session's; Django's own queries are never
                 # prepared on the server, so only this statement is affected. A rollback
                 # around this first call undoes the SET (not the PREPARE): slower, still right.
@@ -199,7 +198,7 @@ def repository_check(repository: str) -> tuple[dict | None, int]:
                     "SET plan_cache_mode = force_generic_plan; "
                     f"PREPARE registry_check(text, text[]) AS {_PREPARED_CHECK}"
                 )
-                connection._registry_check_prepared_on = connection.connection
+                db._registry_check_prepared_on = db.connection
             cursor.execute("EXECUTE registry_check(%s, %s)", [repository, namespaces])
         else:
             placeholders = ", ".join(["%s"] * len(namespaces)) or "NULL"
@@ -210,6 +209,6 @@ def repository_check(repository: str) -> tuple[dict | None, int]:
         kind, subject, since, size = cursor.fetchone()
     if kind is None:
         return None, size or 0
-    if connection.vendor != "postgresql":
+    if not postgresql:
         since = since_text(since)
     return {"kind": kind, "subject": subject, "since": since}, size or 0
