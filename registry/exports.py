@@ -25,9 +25,11 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
+import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -232,7 +234,8 @@ def parquet_tables(size: int, *, start: int = 0, in_database: bool = True) -> It
     """The entries in force at ``size`` added at ``start`` or later, in tables of
     ``PARQUET_PAGE`` rows (the last may be shorter)."""
     if in_database and connection.vendor == "postgresql":
-        return _pg_parquet_tables(size, page=PARQUET_PAGE, start=start)
+        tables = (_table(page) for page in _pg_column_pages(size, start=start))
+        return _rechunked(tables, PARQUET_PAGE)
     return (_python_table(rows) for rows in pages_at(size, page=PARQUET_PAGE, start=start))
 
 
@@ -258,75 +261,61 @@ def _python_table(rows: list[tuple[str, str, int]]) -> pa.Table:
     return pa.table({"kind": kinds, "subject": subjects, "index": indexes}, schema=PARQUET_SCHEMA)
 
 
-_PG_COLUMNS = """
-    SELECT string_agg(CASE kind WHEN 'namespace' THEN 'n' WHEN 'repository' THEN 'r'
-                                ELSE '?' END, ''),
-           string_agg(subject, ''), string_agg(octet_length(subject)::text, ','),
-           string_agg(added_at_index::text, ','), max(added_at_index), count(*)
-    FROM (
-        SELECT kind, subject, added_at_index FROM registry_exclusion
-        WHERE added_at_index > %s AND added_at_index < %s
-          AND (removed_at_index IS NULL OR removed_at_index >= %s)
-        ORDER BY added_at_index
-        LIMIT %s
-    ) AS page
+def _rechunked(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """``tables`` cut and joined into tables of exactly ``rows`` rows (the last may be
+    shorter), each in one chunk: the row groups, and so the bytes, of the row path."""
+    pending: list[pa.Table] = []
+    held = 0
+    for table in tables:
+        pending.append(table)
+        held += table.num_rows
+        while held >= rows:
+            joined = pa.concat_tables(pending)
+            yield joined.slice(0, rows).combine_chunks()
+            rest = joined.slice(rows)
+            pending, held = [rest], rest.num_rows
+    if held:
+        yield pa.concat_tables(pending).combine_chunks()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+# On PostgreSQL the database does the per-row work: Python only moves bytes or calls Arrow
+# on whole columns, which is what lets one worker stream millions of entries a second. A
+# page is a range of ``PAGE`` log indexes (fewer entries where some were removed), so that
+# ``EXPORT_LANES`` connections read alternate pages at the same time: the database's work is
+# most of a cold export, and a page does not wait for the last. Text comes back as bytes
+# (psycopg2's BYTES caster): decoding to str only to encode it again cost a pass over each.
+
+
+def _pg_range_pages(
+    size: int, fetch: Callable, *, start: int, page: int = PAGE, lanes: int = EXPORT_LANES
+) -> Iterator[T]:
+    """``fetch(cursor, first, end, size)`` for each page of log indexes from ``start`` up to
+    ``size``, in order, read by ``lanes`` connections in turn."""
+    starts = range(start, size, page)
+
+    def lane(number: int) -> Callable[[], Iterator[T]]:
+        def pages() -> Iterator[T]:
+            with connection.cursor() as cursor:
+                psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
+                for first in starts[number::lanes]:
+                    yield fetch(cursor, first, min(first + page, size), size)
+
+        return pages
+
+    return _interleaved([lane(number) for number in range(max(1, lanes))])
+
+
+_IN_FORCE = """
+    FROM registry_exclusion
+    WHERE added_at_index >= %s AND added_at_index < %s
+      AND (removed_at_index IS NULL OR removed_at_index >= %s)
+    ORDER BY added_at_index
 """
-
-
-def _pg_parquet_tables(size: int, *, page: int, start: int = 0) -> Iterator[pa.Table]:
-    """The Parquet pages as Arrow tables built from whole columns: PostgreSQL sends each
-    page as a few strings (the subjects concatenated, with their byte lengths), and Arrow
-    builds the arrays from those buffers, so no Python object is made per row. Building
-    rows as tuples was 90% of a Parquet export. Same pages (so the same row groups and
-    bytes) as the Python path, which the tests compare."""
-    columns = produced_ahead(lambda: _pg_column_pages(size, page, start - 1))
-    for after, (flags, subjects, lengths, indexes, count) in columns:
-        if "?" in flags:  # a kind this path does not know: let the row path word it
-            columns.close()
-            yield from (_python_table(rows) for rows in _pages_after(after, size, page))
-            return
-        yield _columns_table(count, flags, subjects, lengths, indexes)
-
-
-def _pg_column_pages(size: int, page: int, after: int) -> Iterator[tuple[int, tuple]]:
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(_PG_COLUMNS, [after, size, size, page])
-            flags, subjects, lengths, indexes, last, count = cursor.fetchone()
-            if not count:
-                return
-            yield after, (flags, subjects, lengths, indexes, count)
-            if count < page:
-                return
-            after = last
-
-
-def _pages_after(after: int, size: int, page: int) -> Iterator[list[tuple[str, str, int]]]:
-    for rows in pages_at(size, page=page):
-        if rows[-1][2] > after:
-            yield [row for row in rows if row[2] > after]
-
-
-def _columns_table(count: int, flags: str, subjects: str, lengths: str, indexes: str) -> pa.Table:
-    sizes = pc.cast(pa.array(lengths.split(",")), pa.int32())
-    offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(sizes)])
-    subject = pa.StringArray.from_buffers(
-        count, offsets.buffers()[1], pa.py_buffer(subjects.encode())
-    )
-    kind = pc.if_else(pc.equal(pa.array(list(flags)), "n"), "namespace", "repository")
-    index = pc.cast(pa.array(indexes.split(",")), pa.uint64())
-    return pa.Table.from_arrays([kind, subject, index], schema=PARQUET_SCHEMA)
-
-
-# On PostgreSQL the text formats are rendered by the database, one page per query: Python
-# then only moves bytes, which is what lets one worker stream millions of entries a second.
-# The expressions give exactly the bytes of the Python renderers above (tested on both).
+# The text formats' lines, rendered by the database: exactly the bytes of the Python
+# renderers above (tested on both).
 _PG_LINES = {
     "txt": "subject || CASE WHEN kind = 'namespace' THEN '/*' ELSE '' END || E'\\n'",
-    "ndjson": (
-        '\'{"kind":"\' || kind || \'","subject":\' || to_json(subject)::text'
-        " || ',\"index\":' || added_at_index || E'}\\n'"
-    ),
     "csv": (
         "kind || ',' || CASE WHEN subject ~ '[\",\\r\\n]' THEN"
         " '\"' || replace(subject, '\"', '\"\"') || '\"' ELSE subject END"
@@ -338,43 +327,133 @@ _PG_LINES = {
 def _pg_pages(
     size: int, fmt: str, *, page: int = PAGE, lanes: int = EXPORT_LANES, start: int = 0
 ) -> Iterator[bytes]:
-    """The text export's pages, each the entries of ``page`` consecutive log indexes (fewer
-    where some were removed), rendered by PostgreSQL. Pages by index range rather than by
-    keyset, so that ``lanes`` connections render alternate pages at the same time: the
-    database's rendering is most of a cold export, and a page does not wait for the last."""
-    sql = f"""
-        SELECT string_agg(line, '')
-        FROM (
-            SELECT {_PG_LINES[fmt]} AS line
-            FROM registry_exclusion
-            WHERE added_at_index >= %s AND added_at_index < %s
-              AND (removed_at_index IS NULL OR removed_at_index >= %s)
-            ORDER BY added_at_index
-        ) AS page
-    """  # noqa: S608 - the interpolated expression is one of the constants above
+    """The text export's pages (``_PG_LINES``), each rendered by PostgreSQL."""
     # No ORDER BY inside string_agg: the page is already sorted, and PostgreSQL aggregates
     # a sorted subquery's rows in their order (its manual's own idiom). Sorting again in
     # the aggregate was 60% of a cold export (docs/benchmarks.md).
-    starts = range(start, size, page)
+    sql = f"SELECT string_agg(line, '') FROM (SELECT {_PG_LINES[fmt]} AS line {_IN_FORCE}) p"  # noqa: S608 - constants only
 
-    def lane(number: int) -> Callable[[], Iterator[bytes]]:
-        def pages() -> Iterator[bytes]:
-            with connection.cursor() as cursor:
-                for start in starts[number::lanes]:
-                    cursor.execute(sql, [start, min(start + page, size), size])
-                    text = cursor.fetchone()[0]
-                    yield text.encode() if text else b""
+    def fetch(cursor, first: int, end: int, size: int) -> bytes:
+        cursor.execute(sql, [first, end, size])
+        return cursor.fetchone()[0] or b""
 
-        return pages
+    return _pg_range_pages(size, fetch, start=start, page=page, lanes=lanes)
 
-    return _interleaved([lane(number) for number in range(max(1, lanes))])
+
+# A page's columns in three values: a letter per row for the kind, the subjects joined by
+# newlines and the indexes by commas. Arrow splits them; no Python object is made per row.
+_PG_COLUMNS = f"""
+    SELECT string_agg(CASE kind WHEN 'namespace' THEN 'n' WHEN 'repository' THEN 'r'
+                                ELSE '?' END, ''),
+           string_agg(subject, E'\\n'), string_agg(added_at_index::text, ','), count(*)
+    FROM (SELECT kind, subject, added_at_index {_IN_FORCE}) AS page
+"""  # noqa: S608 - constants only
+# Every byte a subject may hold without JSON escaping it, the newline excepted.
+_JSON_PLAIN = bytes(b for b in range(0x20, 0x100) if b not in b'"\\')
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A page of entries as Arrow arrays."""
+
+    namespace: pa.BooleanArray  # the kind: namespace or repository
+    subject: pa.StringArray
+    index: pa.StringArray  # the log index, in decimal
+    json_plain: bool  # no subject holds a character JSON escapes
+
+
+Rows = list[tuple[str, str, int]]
+
+
+def _pg_column_pages(
+    size: int, *, start: int, page: int = PAGE, lanes: int = EXPORT_LANES
+) -> Iterator[Columns | Rows]:
+    """The pages' entries as ``Columns``, or as rows where some value does not fit them
+    (a kind this code does not know, a subject holding a newline: no canonical id does).
+    Empty pages are skipped."""
+
+    def fetch(cursor, first: int, end: int, size: int) -> Columns | Rows | None:
+        cursor.execute(_PG_COLUMNS, [first, end, size])
+        flags, subjects, indexes, count = cursor.fetchone()
+        if not count:
+            return None
+        subject = pc.split_pattern(pa.array([subjects], pa.binary()), b"\n").flatten()
+        if b"?" in flags or len(subject) != count:
+            return list(_rows_between(first, end, size))
+        return Columns(
+            namespace=pc.equal(
+                pa.Array.from_buffers(pa.uint8(), count, [None, pa.py_buffer(flags)]), ord("n")
+            ),
+            subject=subject.cast(pa.string()),
+            index=pc.split_pattern(pa.array([indexes], pa.binary()), b",")
+            .flatten()
+            .cast(pa.string()),
+            # Only the newlines between subjects are left once the plain bytes are gone.
+            json_plain=len(subjects.translate(None, _JSON_PLAIN)) == count - 1,
+        )
+
+    pages = _pg_range_pages(size, fetch, start=start, page=page, lanes=lanes)
+    return (page for page in pages if page is not None)
+
+
+def _rows_between(first: int, end: int, size: int) -> Iterator[tuple[str, str, int]]:
+    in_force = Q(removed_at_index__isnull=True) | Q(removed_at_index__gte=size)
+    return (
+        Exclusion.objects.filter(in_force, added_at_index__gte=first, added_at_index__lt=end)
+        .order_by("added_at_index")
+        .values_list("kind", "subject", "added_at_index")
+        .iterator()
+    )
+
+
+def _table(page: Columns | Rows) -> pa.Table:
+    if isinstance(page, list):
+        return _python_table(page)
+    kind = pc.if_else(page.namespace, "namespace", "repository")
+    index = pc.cast(page.index, pa.uint64())
+    return pa.Table.from_arrays([kind, page.subject, index], schema=PARQUET_SCHEMA)
+
+
+_NDJSON_NAMESPACE = pa.scalar('{"kind":"namespace","subject":"')
+_NDJSON_REPOSITORY = pa.scalar('{"kind":"repository","subject":"')
+
+
+def _ndjson_page(page: Columns | Rows) -> bytes:
+    """``_ndjson`` of the page, joined by Arrow when no subject needs escaping."""
+    if isinstance(page, list):
+        return _ndjson(page)
+    if not page.json_plain:
+        return _ndjson(_page_rows(page))
+    kind = pc.if_else(page.namespace, _NDJSON_NAMESPACE, _NDJSON_REPOSITORY)
+    lines = pc.binary_join_element_wise(kind, page.subject, '","index":', page.index, "}\n", "")
+    return _joined(lines)
+
+
+def _page_rows(page: Columns) -> Rows:
+    kinds = ["namespace" if n else "repository" for n in page.namespace.to_pylist()]
+    indexes = [int(i) for i in page.index.to_pylist()]
+    return list(zip(kinds, page.subject.to_pylist(), indexes, strict=True))
+
+
+def _joined(strings: pa.StringArray) -> bytes:
+    """The values of a string array, end to end: a slice of its data buffer."""
+    offsets = memoryview(strings.buffers()[1]).cast("i")
+    first, end = offsets[strings.offset], offsets[strings.offset + len(strings)]
+    return memoryview(strings.buffers()[2])[first:end].tobytes()
 
 
 def text_lines(size: int, fmt: str, *, start: int = 0, in_database: bool = True) -> Iterator[bytes]:
     """The lines of a text export (no CSV header) of the entries in force at ``size`` added
     at ``start`` or later."""
     if in_database and connection.vendor == "postgresql":
-        yield from _pg_pages(size, fmt, page=PAGE, start=start)
+        if fmt == "ndjson":
+            pool = pa.default_memory_pool()
+            for page in _pg_column_pages(size, start=start):
+                yield _ndjson_page(page)
+                del page
+                pool.release_unused()  # as parquet_bytes does: else the worker keeps it
+        else:
+            yield from _pg_pages(size, fmt, start=start)
         return
     render = TEXT_RENDERERS[fmt]
     for rows in pages_at(size, start=start):
