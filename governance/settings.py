@@ -274,6 +274,10 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registry_token"] = env_str(
 # The single check and the export's 304 skip DRF's request cycle (registry/api/fast.py);
 # false sends every call through DRF, for comparison or should the fast path misbehave.
 REGISTRY_API_FAST_PATH = env_bool("REGISTRY_API_FAST_PATH", True)
+# The single check answers from each process's copy of the active exclusions, up to this
+# many (registry/resident.py); above it, or when off, from the database.
+REGISTRY_RESIDENT_CHECK = env_bool("REGISTRY_RESIDENT_CHECK", True)
+REGISTRY_RESIDENT_MAX = env_int("REGISTRY_RESIDENT_MAX", 5_000_000, minimum=0)
 # Largest page of log entries or changes returned by one call.
 REGISTRY_PAGE_MAX = env_int("REGISTRY_PAGE_MAX", 10_000, minimum=1)
 

@@ -24,6 +24,7 @@ from registry.api.common import (
 from registry.api.fast import FastGet, json_response
 from registry.enums import ExclusionKind
 from registry.identifiers import IdentifierError, parse_identifier, parse_identifiers
+from registry.resident import RESIDENT
 from registry.selectors import exclusions_matching_many, repository_check
 from registry.throttles import AnonymousThrottle
 from registry.tokens import HasRegistryRead
@@ -58,7 +59,8 @@ def _plausible(repo: str) -> bool:
 
 
 def _answer(canonical: str) -> dict:
-    match, size = repository_check(canonical)
+    # From this process's copy of the exclusions when it has one (registry.resident).
+    match, size = RESIDENT.check(canonical) or repository_check(canonical)
     return {
         "repo": canonical,
         "excluded": match is not None,

@@ -128,3 +128,17 @@ def test_gunicorn_workers_freeze_what_loading_the_app_made() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_workers_build_their_copy_of_the_exclusions_before_serving() -> None:
+    from registry.resident import RESIDENT
+    from registry.services import exclusion_add
+
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="c")
+    hooks = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
+    try:
+        hooks["post_worker_init"](worker=None)
+    finally:
+        gc.unfreeze()
+    assert RESIDENT._copy is not None and RESIDENT._copy.size == 1

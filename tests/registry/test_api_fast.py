@@ -46,7 +46,13 @@ def test_a_check_answers_the_same_bytes_and_headers_both_ways(client, settings, 
 
 def test_a_check_takes_the_fast_path_only_when_it_can(client, settings, django_assert_num_queries):
     settings.REGISTRY_API_FAST_PATH = True
+    settings.REGISTRY_RESIDENT_CHECK = False
+    client.get("/api/v1/check", {"repo": "a/b"})  # on PostgreSQL, prepares the statement
     with django_assert_num_queries(1):  # the lookup; no token, session or user query
+        assert client.get("/api/v1/check", {"repo": "a/b"}).status_code == 200
+    settings.REGISTRY_RESIDENT_CHECK = True
+    assert client.get("/api/v1/check", {"repo": "a/b"}).status_code == 200  # builds the copy
+    with django_assert_num_queries(0):  # answered from this process's copy of the exclusions
         assert client.get("/api/v1/check", {"repo": "a/b"}).status_code == 200
     browser = client.get("/api/v1/check", {"repo": "a/b"}, HTTP_ACCEPT="text/html")
     assert browser["Content-Type"].startswith("text/html")  # DRF's browsable API, as before
