@@ -7,11 +7,13 @@ from PostgreSQL on every call was most of its cost. Each process now keeps them 
 
 The epoch is one random value in the shared cache (Redis in production). Every write to a
 checkpoint or a token replaces it (``epoch_bump``, wired to the models' signals in
-``registry.receivers``). The 304, which carries no data, reads ``epoch_recent``: this
-process's copy of the epoch, read again once it is ``EPOCH_FRESH_FOR`` old, so it makes no
-round trip at all in the common case. A 304 may thus be answered from the state of up to
-a second ago in other processes (at once in the one that wrote); every call that returns
-data reads the database as before.
+``registry.receivers``), and so does every log append (``registry.services``): the single
+check's resident copy of the exclusions (``registry.resident``) follows it too. The 304,
+which carries no data, reads ``epoch_recent``: this process's copy of the epoch, read again
+once it is ``EPOCH_FRESH_FOR`` old, so it makes no round trip at all in the common case. A
+304 or a single check may thus answer from the state of up to a second ago in other
+processes (at once in the one that wrote); every other call that returns data reads the
+database.
 
 ``epoch_bump`` replaces the value at once and again after the transaction commits: the first
 serves reads inside the same transaction, the second makes sure no process keeps what it
