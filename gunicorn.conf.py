@@ -20,15 +20,19 @@ backlog = 2048
 
 
 def post_worker_init(worker) -> None:
-    """Once the app is loaded in a worker: build its copy of the active exclusions, which
-    answers single checks (``registry/resident.py``; about a second at a million), so that
-    no request waits for it; then move everything made so far (Django's URL
-    resolvers, models, settings: ~120,000 objects) out of the cyclic garbage collector's
-    reach. They live as long as the process, yet each full collection walked them all:
-    a bulk check of 10,000 repositories, which makes ~100,000 objects, set off such
-    collections mid-call and paid up to 90 ms for them (docs/benchmarks.md).
+    """Once the app is loaded in a worker: fix glibc's malloc thresholds, so that freed
+    large buffers go back to the system (``governance/malloc_tuning.py``); build the
+    worker's copy of the active exclusions, which answers single checks
+    (``registry/resident.py``; about a second at a million), so that no request waits for
+    it; then move everything made so far (Django's URL resolvers, models, settings:
+    ~120,000 objects) out of the cyclic garbage collector's reach. They live as long as
+    the process, yet each full collection walked them all: a bulk check of 10,000
+    repositories, which makes ~100,000 objects, set off such collections mid-call and paid
+    up to 90 ms for them (docs/benchmarks.md).
     """
+    from governance.malloc_tuning import malloc_thresholds_fixed
     from registry.resident import RESIDENT
 
+    malloc_thresholds_fixed()
     RESIDENT.warm()
     gc.freeze()
