@@ -134,7 +134,7 @@ def _parquet(
 ) -> Iterator[bytes]:
     gone = pa.array([index for _kind, _subject, index in removed], pa.uint64())
     return exports.parquet_bytes(
-        _regrouped(
+        exports.regrouped(
             itertools.chain(
                 # Decoded ahead in a thread while this one encodes (both release the GIL).
                 exports.produced_ahead(lambda: _kept_tables(handle, gone)),
@@ -153,23 +153,3 @@ def _kept_tables(handle: BinaryIO, gone: pa.Array) -> Iterator[pa.Table]:
             if len(gone):
                 table = table.filter(pc.invert(pc.is_in(table.column("index"), value_set=gone)))
             yield table
-
-
-def _regrouped(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
-    """The same rows in tables of exactly ``rows`` rows (the last may be shorter), each in
-    one chunk: a full render writes one row group per page of that many rows, and the
-    bytes of a row group depend on its rows, not on how Arrow held them."""
-    pending: list[pa.Table] = []
-    held = 0
-    for table in tables:
-        if table.num_rows == 0:
-            continue
-        pending.append(table)
-        held += table.num_rows
-        while held >= rows:
-            joined = pa.concat_tables(pending)
-            yield joined.slice(0, rows).combine_chunks()
-            rest = joined.slice(rows)
-            pending, held = ([rest] if rest.num_rows else []), rest.num_rows
-    if held:
-        yield pa.concat_tables(pending).combine_chunks()

@@ -235,7 +235,7 @@ def parquet_tables(size: int, *, start: int = 0, in_database: bool = True) -> It
     ``PARQUET_PAGE`` rows (the last may be shorter)."""
     if in_database and connection.vendor == "postgresql":
         tables = (_table(page) for page in _pg_column_pages(size, start=start))
-        return _rechunked(tables, PARQUET_PAGE)
+        return regrouped(tables, PARQUET_PAGE)
     return (_python_table(rows) for rows in pages_at(size, page=PARQUET_PAGE, start=start))
 
 
@@ -261,19 +261,22 @@ def _python_table(rows: list[tuple[str, str, int]]) -> pa.Table:
     return pa.table({"kind": kinds, "subject": subjects, "index": indexes}, schema=PARQUET_SCHEMA)
 
 
-def _rechunked(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
-    """``tables`` cut and joined into tables of exactly ``rows`` rows (the last may be
-    shorter), each in one chunk: the row groups, and so the bytes, of the row path."""
+def regrouped(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """The same rows in tables of exactly ``rows`` rows (the last may be shorter), each in
+    one chunk: a full render writes one row group per page of that many rows, and the
+    bytes of a row group depend on its rows, not on how Arrow held them."""
     pending: list[pa.Table] = []
     held = 0
     for table in tables:
+        if table.num_rows == 0:
+            continue
         pending.append(table)
         held += table.num_rows
         while held >= rows:
             joined = pa.concat_tables(pending)
             yield joined.slice(0, rows).combine_chunks()
             rest = joined.slice(rows)
-            pending, held = [rest], rest.num_rows
+            pending, held = ([rest] if rest.num_rows else []), rest.num_rows
     if held:
         yield pa.concat_tables(pending).combine_chunks()
 

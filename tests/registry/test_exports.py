@@ -124,11 +124,11 @@ def test_pages_arrow_cannot_build_from_columns_are_read_as_rows(fmt, monkeypatch
 def test_tables_are_cut_and_joined_into_row_groups_of_one_size() -> None:
     import pyarrow as pa
 
-    from registry.exports import _rechunked
+    from registry.exports import regrouped
 
     tables = [pa.table({"n": list(range(start, start + rows))}) for start, rows in
-              [(0, 3), (3, 7), (10, 1), (11, 6)]]  # fmt: skip
-    out = list(_rechunked(iter(tables), 5))
+              [(0, 3), (3, 7), (10, 0), (10, 1), (11, 6)]]  # fmt: skip
+    out = list(regrouped(iter(tables), 5))
     assert [t.num_rows for t in out] == [5, 5, 5, 2]
     assert [t["n"].num_chunks for t in out] == [1, 1, 1, 1]
     assert [n for t in out for n in t["n"].to_pylist()] == list(range(17))
