@@ -382,7 +382,7 @@ def _pg_column_pages(
             return None
         subject = pc.split_pattern(pa.array([subjects], pa.binary()), b"\n").flatten()
         if b"?" in flags or len(subject) != count:
-            return list(_rows_between(first, end, size))
+            return _rows_between(first, end, size)
         return Columns(
             namespace=pc.equal(
                 pa.Array.from_buffers(pa.uint8(), count, [None, pa.py_buffer(flags)]), ord("n")
@@ -399,13 +399,12 @@ def _pg_column_pages(
     return (page for page in pages if page is not None)
 
 
-def _rows_between(first: int, end: int, size: int) -> Iterator[tuple[str, str, int]]:
+def _rows_between(first: int, end: int, size: int) -> Rows:
     in_force = Q(removed_at_index__isnull=True) | Q(removed_at_index__gte=size)
-    return (
+    return list(
         Exclusion.objects.filter(in_force, added_at_index__gte=first, added_at_index__lt=end)
         .order_by("added_at_index")
         .values_list("kind", "subject", "added_at_index")
-        .iterator()
     )
 
 

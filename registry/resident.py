@@ -200,8 +200,7 @@ class ResidentExclusions:
                 and copy.epoch == epoch
                 and time.monotonic() - copy.read_at < MAX_AGE
             ):
-                return copy  # brought up to date while this thread waited for the lock
-            self._copy = None
+                return copy  # another thread brought it up to date just now
             copy = (_caught_up(copy, epoch) if copy is not None else None) or _built(epoch)
             self._copy = copy
             return copy
