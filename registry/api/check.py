@@ -80,7 +80,10 @@ class CheckView(FastGet, PublicMixin, APIView):
         repo = serializers.CharField(help_text="The canonical id.")
         excluded = serializers.BooleanField()
         exclusion = ExclusionSerializer(allow_null=True)
-        log_size = serializers.IntegerField()
+        log_size = serializers.IntegerField(
+            help_text="The log size whose state this answers: changes committed within about "
+            "the last second may not be in it yet."
+        )
 
     @extend_schema(
         operation_id="check_one",
