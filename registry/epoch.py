@@ -7,7 +7,7 @@ from PostgreSQL on every call was most of its cost. Each process now keeps them 
 
 The epoch is one random value in the shared cache (Redis in production). Every write to a
 checkpoint or a token replaces it (``epoch_bump``, wired to the models' signals in
-``registry.receivers``), and so does every log append (``registry.services``): the single
+``registry.receivers``), and so does every log append (``registry.log``): the single
 check's resident copy of the exclusions (``registry.resident``) follows it too. The 304,
 which carries no data, reads ``epoch_recent``: this process's copy of the epoch, read again
 once it is ``EPOCH_FRESH_FOR`` old, so it makes no round trip at all in the common case. A

@@ -69,11 +69,7 @@ _PG_CHANGED = f"""
 """  # noqa: S608 - constants only
 
 
-def _microseconds(value: dt.datetime | str) -> int:
-    if isinstance(value, str):  # SQLite
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+def _microseconds(value: dt.datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
@@ -127,6 +123,10 @@ class _Copy:
     namespaces: _Sorted
     overlay: dict[tuple[str, str], int | None]  # changed since the sorted part: since or gone
 
+    def fresh(self, epoch: str) -> bool:
+        """Read under ``epoch``, and recently enough that the log need not be asked."""
+        return self.epoch == epoch and time.monotonic() - self.read_at < MAX_AGE
+
     def since(self, kind: str, subject: str) -> int | None:
         key = (kind, subject)
         if key in self.overlay:
@@ -162,7 +162,7 @@ class ResidentExclusions:
         except Exception:  # the cache is down: the database still answers
             return None
         copy = self._copy
-        if copy is None or copy.epoch != epoch or time.monotonic() - copy.read_at >= MAX_AGE:
+        if copy is None or not copy.fresh(epoch):
             copy = self._brought_up_to_date(epoch)
             if copy is None:
                 return None
@@ -195,11 +195,7 @@ class ResidentExclusions:
             return None  # another thread is at it: this call reads the database
         try:
             copy = self._copy
-            if (
-                copy is not None
-                and copy.epoch == epoch
-                and time.monotonic() - copy.read_at < MAX_AGE
-            ):
+            if copy is not None and copy.fresh(epoch):
                 return copy  # another thread brought it up to date just now
             copy = (_caught_up(copy, epoch) if copy is not None else None) or _built(epoch)
             self._copy = copy

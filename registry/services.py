@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from registry.checkpoints import checkpoint_publish
 from registry.enums import ExclusionKind, LogAction
-from registry.epoch import epoch_bump
 from registry.log import log_append, log_append_many
 from registry.models import Exclusion, LogEntry, LogHead
 
@@ -44,7 +43,6 @@ def _log_append(*, head: LogHead, action: str, kind: str, subject: str, cause: s
     entry = log_append(
         head=head, action=action, kind=kind, subject=subject, cause=cause, at=timezone.now()
     )
-    epoch_bump()  # processes' copies of the exclusions catch up (registry.resident)
     checkpoint_publish(size=head.size)  # same transaction: signed with the entry or not at all
     return entry
 
@@ -135,6 +133,5 @@ def exclusion_add_many(
         at=timezone.now(),
         batch=batch,
     )
-    epoch_bump()
     checkpoint_publish(size=head.size)
     return len(fresh)
