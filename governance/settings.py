@@ -7,6 +7,7 @@ executed in-process; production sets ``DATABASE_URL`` and ``REDIS_URL``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -206,6 +207,11 @@ OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", False)
 # backend (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL).
 RELEASE_SCHEDULE_SECONDS = env_int("RELEASE_SCHEDULE_SECONDS", 300, minimum=10)
 RELEASE_RECONCILE_SECONDS = env_int("RELEASE_RECONCILE_SECONDS", 600, minimum=10)
+# Threads that encode one shard at once (each holds a row group in memory). The output's
+# bytes do not depend on it.
+RELEASE_SHARD_THREADS = env_int(
+    "RELEASE_SHARD_THREADS", min(4, len(os.sched_getaffinity(0))), minimum=1
+)
 CELERY_BEAT_SCHEDULE["releases-scheduled"] = {
     "task": "governance.tasks.release_scheduled_task",
     "schedule": RELEASE_SCHEDULE_SECONDS,

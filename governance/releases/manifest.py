@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from governance.models import DatasetVersion, ShardBuild
 from governance.releases.layout import DATA_DIR
-from governance.releases.shards import ZSTD_LEVEL
+from governance.releases.shard_write import ZSTD_LEVEL
 
 MANIFEST_VERSION = 1
 

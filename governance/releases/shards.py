@@ -1,9 +1,10 @@
 """Build one shard of a version: filter its source shard, or link the previous output.
 
-Rewriting streams record batches: memory is bounded by one source row group plus one
-output row group, whatever the shard's size. Output row groups hold a fixed number of
-kept rows, so the bytes depend only on the source and the checkpoint, never on batch
-boundaries, worker count or task order. The file is hashed as it is written.
+Rewriting reads the repository column once to decide every row (pass 1), then writes
+the kept rows with several threads at once (pass 2, ``shard_write``), joins the parts
+into the shard's file and hashes it as it is written. Memory is bounded by a row group
+a thread, whatever the shard's size, and the bytes depend only on the source and the
+checkpoint, never on thread count, worker count or task order.
 
 Safe to run twice: the output is written under a temporary name and renamed, with the
 same bytes each time, and the shard is marked done by a conditional UPDATE.
@@ -12,13 +13,13 @@ same bytes each time, and the shard is marked done by a conditional UPDATE.
 from __future__ import annotations
 
 import logging
-from collections import deque
-from collections.abc import Iterator
+import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -47,23 +48,10 @@ from governance.releases.shard_index import (
     shard_changes,
     shard_repositories,
 )
+from governance.releases.shard_write import ZSTD_LEVEL, write_shard
 from governance.releases.storage import Store
 
 logger = logging.getLogger(__name__)
-
-ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
-ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like content)
-# Source batches are smaller than output row groups: the decoded batches in flight are
-# what a shard task holds beyond the row group being filled, and smaller ones are reused
-# by the allocator instead of mapped afresh (less system time). Output bytes depend only
-# on ROW_GROUP_ROWS.
-BATCH_ROWS = 2048
-# Source batches decoded ahead by a reader thread while this one filters, encodes and
-# hashes: pyarrow releases the GIL in both, so one shard uses two cores. Memory grows by
-# this many batches, still bounded by batch size, not by the shard.
-READ_AHEAD_BATCHES = 4
-PROGRESS_EVERY_ROWS = 65_536
-_Item = TypeVar("_Item")
 
 
 def shard_build(*, shard_id: int) -> ShardBuild | None:
@@ -119,120 +107,79 @@ def _reuse(shard: ShardBuild) -> dict[str, int | str]:
     }
 
 
-class _RowGroupBuffer:
-    """Collects kept rows and writes them as row groups of exactly ``size`` rows."""
-
-    def __init__(self, writer: pq.ParquetWriter, size: int) -> None:
-        self.writer = writer
-        self.size = size
-        self.batches: list[pa.RecordBatch] = []
-        self.rows = 0
-
-    def add(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows:
-            self.batches.append(batch)
-            self.rows += batch.num_rows
-        while self.rows >= self.size:
-            table = pa.Table.from_batches(self.batches)
-            self.writer.write_table(table.slice(0, self.size), row_group_size=self.size)
-            rest = table.slice(self.size)
-            self.batches = rest.to_batches() if rest.num_rows else []  # zero-copy slices
-            self.rows = rest.num_rows
-
-    def finish(self) -> None:
-        if self.rows:
-            self.writer.write_table(pa.Table.from_batches(self.batches), row_group_size=self.size)
-        self.batches, self.rows = [], 0
-
-
-def _dictionary_columns(reader: pq.ParquetFile) -> list[str]:
-    """Columns worth dictionary-encoding: not long free text such as file contents.
-
-    Trying a dictionary on ``content`` costs time and then falls back to plain encoding
-    anyway. Decided from the source's first row group, so it is deterministic.
-    """
-    metadata = reader.metadata
-    if metadata.num_row_groups == 0 or metadata.num_rows == 0:
-        return list(reader.schema_arrow.names)
-    group = metadata.row_group(0)
-    names = []
-    for index, field in enumerate(reader.schema_arrow):
-        average = group.column(index).total_uncompressed_size / max(group.num_rows, 1)
-        if not (pa.types.is_string(field.type) or pa.types.is_binary(field.type)) or average < 64:
-            names.append(field.name)
-    return names
-
-
 def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
     version = shard.version
     dataset = version.dataset
     store = dataset_store(dataset)
     source = Store.at(dataset.source_uri)
+    source_path = source.path(shard.name)
     exclusions = compiled_exclusions_at(version.log_size, version.root_hash)
     target = f"{staging_path(store, version.version)}/{DATA_DIR}/{shard.name}"
-    rows_in = rows_out = pending_progress = 0
-    with source.open_read(source.path(shard.name)) as handle:
+    with source.open_read(source_path) as handle:
         reader = pq.ParquetFile(handle)
-        schema = reader.schema_arrow
-        if dataset.repo_column not in schema.names:
+        if dataset.repo_column not in reader.schema_arrow.names:
             raise ValueError(
                 f"the shard has no column {dataset.repo_column!r} (columns: "
-                f"{', '.join(schema.names)}); set the dataset's repository column."
+                f"{', '.join(reader.schema_arrow.names)}); set the dataset's repository column."
             )
         # Pass 1 reads only the repository column (a few bytes a row) and decides every
         # row at once, matching each run of one repository once.
         names = reader.read(columns=[dataset.repo_column]).column(0)
-        repositories = shard_repositories(names, dataset.implied_host, exclusions)
-        del names
-        keep = repositories.keep
-        previous = version.previous
-        before, changed = NO_EXCLUSIONS, NO_EXCLUSIONS
-        if previous:
-            before = compiled_exclusions_at(previous.log_size, previous.root_hash)
-            # The same delta the planner decided reuse with: read from the log's range.
-            changed = exclusions_changed_between(previous.log_size, version.log_size)
-        # The shard's repository index and changelog part are pure Arrow work (no GIL,
-        # no database): a side thread computes them while pass 2 streams the shard. The
-        # index depends only on the source shard: an earlier release's is kept as it is.
-        index_file = index_path(store, shard.source_fingerprint)
-        with_index = not store.exists(index_file)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
-            summary = side.submit(_summarise, repositories, before, changed, with_index)
-            # Pass 2 streams every column, a batch at a time.
-            with store.atomic_writer(target, background=True) as (hashing, written):
-                writer = pq.ParquetWriter(
-                    hashing,
-                    schema,
-                    compression="zstd",
-                    compression_level=ZSTD_LEVEL,
-                    use_dictionary=_dictionary_columns(reader),
-                )
-                buffer = _RowGroupBuffer(writer, ROW_GROUP_ROWS)
-                # Decoded on the read-ahead thread alone: pyarrow's own pool would only add
-                # hand-offs, with each worker process already keeping one core busy.
-                batches = reader.iter_batches(batch_size=BATCH_ROWS, use_threads=False)
-                for read, kept in _read_ahead(_kept_batches(batches, keep)):
-                    buffer.add(kept)
-                    rows_in += read
-                    rows_out += kept.num_rows
-                    pending_progress += read
-                    if pending_progress >= PROGRESS_EVERY_ROWS:
-                        _progress(version, pending_progress)
-                        pending_progress = 0
-                buffer.finish()
-                crash_point("shard_partial")  # a temporary file half-written
-                writer.close()
-            index, changes = summary.result()
-    _progress(version, pending_progress)
+    repositories = shard_repositories(names, dataset.implied_host, exclusions)
+    del names
+    keep = repositories.keep
+    previous = version.previous
+    before, changed = NO_EXCLUSIONS, NO_EXCLUSIONS
+    if previous:
+        before = compiled_exclusions_at(previous.log_size, previous.root_hash)
+        # The same delta the planner decided reuse with: read from the log's range.
+        changed = exclusions_changed_between(previous.log_size, version.log_size)
+    # The index depends only on the source shard: an earlier release's is kept as it is.
+    index_file = index_path(store, shard.source_fingerprint)
+    with_index = not store.exists(index_file)
+    # The shard's repository index and changelog part are pure Arrow work (no GIL, no
+    # database): a side thread computes them while pass 2 writes the kept rows.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
+        summary = side.submit(_summarise, repositories, before, changed, with_index)
+        with store.atomic_writer(target) as (sink, written):
+            write_shard(
+                lambda: source.open_read(source_path),
+                keep,
+                sink,
+                threads=_threads(version),
+                scratch=_scratch(store, target),
+                on_rows=lambda rows: _progress(version, rows),
+            )
+            crash_point("shard_partial")  # a temporary file, not yet renamed
+        index, changes = summary.result()
     if index is not None:
         _write_table(store, index_file, index)
     _write_table(store, f"{work_path(store, version.version)}/changes/{shard.name}", changes)
     return {
-        "rows_in": rows_in,
-        "rows_out": rows_out,
+        "rows_in": len(keep),
+        "rows_out": keep.true_count,
         "bytes": written.bytes,
         "sha256": written.sha256,
     }
+
+
+def _threads(version: DatasetVersion) -> int:
+    """Threads for this shard: every core (up to the setting) when it is the version's
+    last shard to write, as in an incremental release; one when as many shards as cores
+    are left, since the worker's other processes already keep the cores busy."""
+    left = ShardBuild.objects.filter(
+        version=version, status=ShardStatus.PENDING, action=ShardAction.REWRITE
+    ).count()
+    cores = len(os.sched_getaffinity(0))
+    return max(1, min(settings.RELEASE_SHARD_THREADS, cores // max(left, 1)))
+
+
+def _scratch(store: Store, target: str) -> str:
+    """Where a shard's parts are written before they are joined: beside the target on a
+    local store (a crash's leftovers go with the staging folder's strays), else locally."""
+    folder = os.path.dirname(target) if store.local else tempfile.gettempdir()
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f".{os.path.basename(target)}")
 
 
 def _summarise(
@@ -245,35 +192,6 @@ def _summarise(
     runs = repositories.runs
     index = repository_index(runs) if with_index else None
     return index, shard_changes(runs, before=before, changed=changed)
-
-
-def _kept_batches(
-    batches: Iterator[pa.RecordBatch], keep: pa.Array
-) -> Iterator[tuple[int, pa.RecordBatch]]:
-    """(rows read, the batch's kept rows) for each source batch, in order."""
-    offset = 0
-    for batch in batches:
-        mask = keep.slice(offset, batch.num_rows)
-        offset += batch.num_rows
-        # Nothing dropped: the batch itself, not a copy of it (same rows, same bytes out).
-        yield batch.num_rows, batch if mask.true_count == batch.num_rows else batch.filter(mask)
-
-
-def _read_ahead(items: Iterator[_Item], depth: int = READ_AHEAD_BATCHES) -> Iterator[_Item]:
-    """The same items in the same order, produced by one background thread.
-
-    One thread calls ``next`` in turn, so the order (and so the output bytes) is the
-    source's; decoding and filtering happen there, off the encoding thread. Leaving
-    early waits for at most ``depth`` items in flight.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-read") as pool:
-        pending = deque(pool.submit(next, items, None) for _ in range(depth))
-        while True:
-            item = pending.popleft().result()
-            if item is None:
-                return
-            pending.append(pool.submit(next, items, None))
-            yield item
 
 
 def _progress(version: DatasetVersion, rows: int) -> None:

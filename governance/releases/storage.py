@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,67 +27,26 @@ from fsspec.implementations.local import LocalFileSystem
 
 
 class HashingWriter:
-    """A write-only file object that hashes and counts what passes through it.
+    """A write-only file object that hashes and counts what passes through it."""
 
-    With ``background=True`` a thread hashes and writes while the caller (pyarrow's
-    encoder) goes on compressing: hashlib and file writes release the GIL, so a large
-    file's SHA-256 costs no time on the encoding thread. Bytes are hashed and written in
-    the order given; ``finish`` waits for them and re-raises any error of the thread.
-    """
-
-    _DONE = object()
-
-    def __init__(self, target: BinaryIO, *, background: bool = False) -> None:
+    def __init__(self, target: BinaryIO) -> None:
         self._target = target
         self._digest = hashlib.sha256()
         self.bytes = 0
         self.closed = False
-        self._error: BaseException | None = None
-        self._queue: queue.Queue | None = None
-        self._thread: threading.Thread | None = None
-        if background:
-            self._queue = queue.Queue(maxsize=16)  # bounded: at most 16 pages in flight
-            self._thread = threading.Thread(target=self._drain, name="hashing-writer")
-            self._thread.start()
-
-    def _consume(self, data: bytes | memoryview) -> None:
-        self._digest.update(data)
-        self._target.write(data)
-
-    def _drain(self) -> None:
-        while (data := self._queue.get()) is not self._DONE:
-            if self._error is None:
-                try:
-                    self._consume(data)
-                except BaseException as exc:  # re-raised on the caller's thread
-                    self._error = exc
 
     def write(self, data: bytes | memoryview) -> int:
-        if self._error is not None:
-            raise self._error
+        self._digest.update(data)
+        self._target.write(data)
         size = memoryview(data).nbytes
-        if self._queue is None:
-            self._consume(data)
-        else:
-            self._queue.put(bytes(data))  # pyarrow may reuse its buffer once we return
         self.bytes += size
         return size
-
-    def finish(self) -> None:
-        """Wait until every byte is hashed and written; idempotent."""
-        if self._thread is not None:
-            self._queue.put(self._DONE)
-            self._thread.join()
-            self._thread = None
-        if self._error is not None:
-            raise self._error
 
     def tell(self) -> int:
         return self.bytes
 
     def flush(self) -> None:
-        if self._thread is None:
-            self._target.flush()
+        self._target.flush()
 
     def close(self) -> None:
         # The owner of the underlying file closes it (after fsync); pyarrow calls this.
@@ -106,7 +63,6 @@ class HashingWriter:
 
     @property
     def sha256(self) -> str:
-        self.finish()
         return self._digest.hexdigest()
 
 
@@ -192,10 +148,7 @@ class Store:
         # Object stores have no folders: a key's prefix exists once a key is written.
 
     @contextmanager
-    def atomic_writer(
-        self, path: str, *, background: bool = False
-    ) -> Iterator[tuple[HashingWriter, WriteResult]]:
-        """``background``: hash and write on a second thread (see ``HashingWriter``)."""
+    def atomic_writer(self, path: str) -> Iterator[tuple[HashingWriter, WriteResult]]:
         result = WriteResult()
         if self.local:
             folder = os.path.dirname(path)
@@ -203,11 +156,8 @@ class Store:
             temporary = os.path.join(folder, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
             try:
                 with open(temporary, "wb") as handle:
-                    writer = HashingWriter(handle, background=background)
-                    try:
-                        yield writer, result
-                    finally:
-                        writer.finish()
+                    writer = HashingWriter(handle)
+                    yield writer, result
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(temporary, path)
@@ -217,11 +167,8 @@ class Store:
                     os.unlink(temporary)
         else:
             with self.fs.open(path, "wb") as handle:
-                writer = HashingWriter(handle, background=background)
-                try:
-                    yield writer, result
-                finally:
-                    writer.finish()
+                writer = HashingWriter(handle)
+                yield writer, result
         result.sha256, result.bytes = writer.sha256, writer.bytes
 
     def write_bytes(self, path: str, data: bytes) -> WriteResult:

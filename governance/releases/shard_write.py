@@ -1,0 +1,237 @@
+"""Write a shard's kept rows as one Parquet file, encoded by several threads at once.
+
+The kept rows fill output row groups of exactly ``ROW_GROUP_ROWS`` rows. The row groups
+are split into consecutive parts, one a thread: each part reads only the source rows
+that feed its row groups, filters and encodes them (pyarrow releases the GIL for both),
+and writes a Parquet file of its own; the parts are then joined without decoding
+(``parquet_join``). Compressing is most of a release's work, so a shard keeps as many
+cores busy as it has parts, and memory is bounded by a row group and a source batch
+a part.
+
+The bytes depend only on the source and the keep mask, never on the number of parts:
+source batches are cut on one grid (``BATCH_ROWS`` rows from the start of each source
+row group), so every output row group is encoded from the same chunks whichever part
+writes it, and joining gives the file a single writer would have written.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from governance.releases.parquet_join import copy_row_groups, read_parts, write_footer
+
+ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
+ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like content)
+# Source rows decoded at a time. Output bytes depend on it (it cuts the chunks handed
+# to the encoder), so it is fixed, not tuned per machine.
+BATCH_ROWS = 2048
+PROGRESS_SECONDS = 0.5
+
+OpenSource = Callable[[], AbstractContextManager[BinaryIO]]
+OpenTarget = Callable[[], AbstractContextManager[BinaryIO]]
+
+
+def part_ranges(keep: pa.BooleanArray, parts: int, group_rows: int) -> list[tuple[int, int]]:
+    """Source row ranges [start, stop), one a part, each feeding whole output row groups.
+
+    A part starts at the source row of its first row group's first kept row; the dropped
+    rows before it belong to the part before. Together the ranges cover every row once.
+    """
+    kept = pc.indices_nonzero(keep)
+    groups = -(-len(kept) // group_rows)
+    parts = max(1, min(parts, groups))
+    cuts = [kept[k * groups // parts * group_rows].as_py() for k in range(1, parts)]
+    bounds = [0, *cuts, len(keep)]
+    return list(itertools.pairwise(bounds))
+
+
+def write_shard(
+    open_source: OpenSource,
+    keep: pa.BooleanArray,
+    sink: BinaryIO,
+    *,
+    threads: int,
+    scratch: str,
+    on_rows: Callable[[int], None],
+    group_rows: int = ROW_GROUP_ROWS,
+    batch_rows: int = BATCH_ROWS,
+) -> None:
+    """Write the kept rows into ``sink`` as one Parquet file, with up to ``threads`` threads.
+
+    One part is written straight into ``sink``. Several are written to local files named
+    ``<scratch>.part<n>-<token>.tmp`` (removed afterwards) and joined into it. ``on_rows``
+    is called on this thread, about every ``PROGRESS_SECONDS``, with the source rows read
+    since its last call.
+    """
+    ranges = part_ranges(keep, threads, group_rows)
+    if len(ranges) == 1:
+        _run_parts(
+            open_source, keep, ranges, [lambda: nullcontext(sink)], on_rows, group_rows, batch_rows
+        )
+        return
+    token = uuid.uuid4().hex
+    paths = [f"{scratch}.part{number}-{token}.tmp" for number in range(len(ranges))]
+    try:
+        targets = [functools.partial(open, path, "wb") for path in paths]
+        _run_parts(open_source, keep, ranges, targets, on_rows, group_rows, batch_rows)
+        parts = read_parts(paths)
+        copy_row_groups(parts, sink)
+        write_footer(parts, sink)
+    finally:
+        for path in paths:
+            if os.path.exists(path):
+                os.unlink(path)
+
+
+def _run_parts(
+    open_source: OpenSource,
+    keep: pa.BooleanArray,
+    ranges: list[tuple[int, int]],
+    targets: list[OpenTarget],
+    on_rows: Callable[[int], None],
+    group_rows: int,
+    batch_rows: int,
+) -> None:
+    """Each range written to its target, one thread each; the first error is raised."""
+    progress = _Progress()
+    with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="shard-part") as pool:
+        pending = {
+            pool.submit(
+                _write_part, open_source, keep, rows, target, progress, group_rows, batch_rows
+            )
+            for rows, target in zip(ranges, targets, strict=True)
+        }
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_EXCEPTION)
+                on_rows(progress.take())
+                for future in done:
+                    future.result()  # a part's error, raised here
+        finally:
+            progress.stopped = True  # the other parts stop at their next batch
+
+
+def _write_part(
+    open_source: OpenSource,
+    keep: pa.BooleanArray,
+    rows: tuple[int, int],
+    open_target: OpenTarget,
+    progress: _Progress,
+    group_rows: int,
+    batch_rows: int,
+) -> None:
+    with open_source() as handle, open_target() as out:
+        reader = pq.ParquetFile(handle)
+        with pq.ParquetWriter(
+            out,
+            reader.schema_arrow,
+            compression="zstd",
+            compression_level=ZSTD_LEVEL,
+            use_dictionary=_dictionary_columns(reader),
+            write_page_index=False,  # parts are joined: see parquet_join
+        ) as writer:
+            buffer = _RowGroupBuffer(writer, group_rows)
+            for start, batch in _batches_between(reader, *rows, batch_rows):
+                if progress.stopped:
+                    return  # another part failed: this file is thrown away
+                mask = keep.slice(start, batch.num_rows)
+                # Nothing dropped: the batch itself, not a copy (same rows, same bytes).
+                buffer.add(batch if mask.true_count == batch.num_rows else batch.filter(mask))
+                progress.add(batch.num_rows)
+            buffer.finish()
+
+
+def _batches_between(
+    reader: pq.ParquetFile, start: int, stop: int, batch_rows: int
+) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """(first source row, batch) for the source rows [start, stop), cut on the grid."""
+    group_start = 0
+    for index in range(reader.metadata.num_row_groups):
+        group_stop = group_start + reader.metadata.row_group(index).num_rows
+        if group_start < stop and start < group_stop:
+            batch_start = group_start
+            batches = reader.iter_batches(
+                batch_size=batch_rows, row_groups=[index], use_threads=False
+            )
+            for batch in batches:
+                low, high = max(start, batch_start), min(stop, batch_start + batch.num_rows)
+                if low < high:
+                    yield low, batch.slice(low - batch_start, high - low)
+                batch_start += batch.num_rows
+                if batch_start >= stop:
+                    break
+        group_start = group_stop
+
+
+class _RowGroupBuffer:
+    """Collects kept rows and writes them as row groups of exactly ``size`` rows."""
+
+    def __init__(self, writer: pq.ParquetWriter, size: int) -> None:
+        self.writer = writer
+        self.size = size
+        self.batches: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self.batches.append(batch)
+            self.rows += batch.num_rows
+        while self.rows >= self.size:
+            table = pa.Table.from_batches(self.batches)
+            self.writer.write_table(table.slice(0, self.size), row_group_size=self.size)
+            rest = table.slice(self.size)
+            self.batches = rest.to_batches() if rest.num_rows else []  # zero-copy slices
+            self.rows = rest.num_rows
+
+    def finish(self) -> None:
+        if self.rows:
+            self.writer.write_table(pa.Table.from_batches(self.batches), row_group_size=self.size)
+        self.batches, self.rows = [], 0
+
+
+def _dictionary_columns(reader: pq.ParquetFile) -> list[str]:
+    """Columns worth dictionary-encoding: not long free text such as file contents.
+
+    Trying a dictionary on ``content`` costs time and then falls back to plain encoding
+    anyway. Decided from the source's first row group, so it is deterministic.
+    """
+    metadata = reader.metadata
+    if metadata.num_row_groups == 0 or metadata.num_rows == 0:
+        return list(reader.schema_arrow.names)
+    group = metadata.row_group(0)
+    names = []
+    for index, field in enumerate(reader.schema_arrow):
+        average = group.column(index).total_uncompressed_size / max(group.num_rows, 1)
+        if not (pa.types.is_string(field.type) or pa.types.is_binary(field.type)) or average < 64:
+            names.append(field.name)
+    return names
+
+
+class _Progress:
+    """Rows read by the part threads since the last ``take``; ``stopped`` once one failed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows = 0
+        self.stopped = False
+
+    def add(self, rows: int) -> None:
+        with self._lock:
+            self._rows += rows
+
+    def take(self) -> int:
+        with self._lock:
+            rows, self._rows = self._rows, 0
+        return rows
