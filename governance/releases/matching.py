@@ -117,6 +117,7 @@ def exclusion_table_derive(
     base_size: int,
     base_root_hash: str,
     changes: tuple[CompiledExclusions, CompiledExclusions] | None = None,
+    base: pa.Table | None = None,
 ) -> bool:
     """Store the table at ``size`` as the one at ``base_size`` plus the log in between.
 
@@ -124,14 +125,17 @@ def exclusion_table_derive(
     only the exclusions added or removed between the two sizes is much cheaper than
     replaying the whole log. The base must be a checkpoint of this same log (the previous
     version's), so its table is the set at ``base_size``. ``changes``: what
-    ``exclusions_added_removed_between`` gives for the two sizes, when the caller has it.
-    Returns whether it stored one.
+    ``exclusions_added_removed_between`` gives for the two sizes, and ``base`` what
+    ``exclusion_table_at`` gives for the base, when the caller has them (given both, it
+    reads no database: the planner runs it on a side thread). Returns whether it stored
+    one.
     """
     store = Store.at(str(settings.DATASET_STORAGE_ROOT))
     path = _table_path(store, size, root_hash)
     if not path or not base_root_hash or base_size > size or store.exists(path):
         return False
-    base = exclusion_table_at(base_size, base_root_hash)
+    if base is None:
+        base = exclusion_table_at(base_size, base_root_hash)
     added, removed = changes or exclusions_added_removed_between(base_size, size)
     added, removed = exclusion_table(added), exclusion_table(removed)
     base_kinds = base.column("kind").combine_chunks()

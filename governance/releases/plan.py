@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow.parquet as pq
 from django.db import IntegrityError, transaction
@@ -109,23 +109,32 @@ def release_start(*, dataset_id: int, triggered_by: str = "") -> DatasetVersion:
     return version
 
 
-def _delta(previous: DatasetVersion | None, version: DatasetVersion) -> CompiledExclusions | None:
-    """Exclusions whose state changed since ``previous`` (None: no previous version)."""
+def _delta(
+    side: ThreadPoolExecutor, previous: DatasetVersion | None, version: DatasetVersion
+) -> tuple[CompiledExclusions | None, Future | None]:
+    """Exclusions whose state changed since ``previous`` (None: no previous version), and
+    the storing of the checkpoint's exclusion table on ``side`` (None: stored already).
+
+    The table is stored once here, so the shard tasks read a file instead of each
+    replaying the registry log at the same moment. Derived from the previous version's
+    table, it is Arrow work without the database, so it runs while the planner matches
+    the shard indexes against the delta.
+    """
     if previous is None:
-        # Stored once here, so the shard tasks read a file instead of each replaying
-        # the registry log at the same moment.
         exclusion_table_at(version.log_size, version.root_hash)
-        return None
+        return None, None
     # One read of the log's range serves both the stored table and the delta.
     changes = exclusions_added_removed_between(previous.log_size, version.log_size)
-    exclusion_table_derive(
+    stored = side.submit(
+        exclusion_table_derive,
         size=version.log_size,
         root_hash=version.root_hash,
         base_size=previous.log_size,
         base_root_hash=previous.root_hash,
         changes=changes,
+        base=exclusion_table_at(previous.log_size, previous.root_hash),
     )
-    return exclusions_union(*changes)
+    return exclusions_union(*changes), stored
 
 
 def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool | None:
@@ -168,6 +177,21 @@ def _reusable(
         return {name for name, hit in zip(candidates, touched, strict=True) if hit is False}
 
 
+def _earlier_builds(dataset: Dataset, previous: DatasetVersion | None) -> dict[str, ShardBuild]:
+    """The previous version's built shards by name: those a shard may reuse."""
+    if previous is None:
+        return {}
+    if (previous.manifest or {}).get("filter") != {
+        "repository_column": dataset.repo_column,
+        "implied_host": dataset.implied_host,
+    }:
+        return {}  # the filter itself changed: every shard must be decided again
+    return {
+        shard.name: shard
+        for shard in ShardBuild.objects.filter(version=previous, status=ShardStatus.DONE)
+    }
+
+
 def release_plan(*, version_id: int) -> DatasetVersion | None:
     """Record one ShardBuild per source shard (once) and return the version to build."""
     version = DatasetVersion.objects.select_related("dataset", "previous").filter(id=version_id)
@@ -191,28 +215,20 @@ def release_plan(*, version_id: int) -> DatasetVersion | None:
 
     store = dataset_store(dataset)
     previous = version.previous
-    delta = _delta(previous, version)
-    reusable = {}
-    if previous is not None:
-        reusable = {
-            shard.name: shard
-            for shard in ShardBuild.objects.filter(version=previous, status=ShardStatus.DONE)
-        }
-    if previous is not None and (previous.manifest or {}).get("filter") != {
-        "repository_column": dataset.repo_column,
-        "implied_host": dataset.implied_host,
-    }:
-        reusable = {}  # the filter itself changed: every shard must be decided again
-    reuse = _reusable(store, previous, shards, reusable, delta)
+    earlier = _earlier_builds(dataset, previous)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan-table") as side:
+        delta, stored = _delta(side, previous, version)
+        reuse = _reusable(store, previous, shards, earlier, delta)
+        if stored is not None:
+            stored.result()  # the shard tasks read it: stored before they are queued
     builds = []
     rows_total = 0
     for position, (path, fingerprint, size) in enumerate(shards):
         name = path.rsplit("/", 1)[-1]
-        earlier = reusable.get(name)
         action, reuse_of = ShardAction.REWRITE, None
         if name in reuse:
-            action, reuse_of = ShardAction.REUSE, earlier
-            rows_total += earlier.rows_in
+            action, reuse_of = ShardAction.REUSE, earlier[name]
+            rows_total += reuse_of.rows_in
         else:
             with source.open_read(path) as handle:
                 rows_total += pq.ParquetFile(handle).metadata.num_rows

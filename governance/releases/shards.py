@@ -138,9 +138,12 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
     index_file = index_path(store, shard.source_fingerprint)
     with_index = not store.exists(index_file)
     # The shard's repository index and changelog part are pure Arrow work (no GIL, no
-    # database): a side thread computes them while pass 2 writes the kept rows.
+    # database): a side thread computes and writes them while pass 2 writes the rows.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
-        summary = side.submit(_summarise, repositories, before, changed, with_index)
+        changes_file = f"{work_path(store, version.version)}/changes/{shard.name}"
+        summary = side.submit(
+            _summarise, store, repositories, before, changed, index_file, with_index, changes_file
+        )
         with store.atomic_writer(target) as (sink, written):
             write_shard(
                 lambda: source.open_read(source_path),
@@ -151,10 +154,7 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                 on_rows=lambda rows: _progress(version, rows),
             )
             crash_point("shard_partial")  # a temporary file, not yet renamed
-        index, changes = summary.result()
-    if index is not None:
-        _write_table(store, index_file, index)
-    _write_table(store, f"{work_path(store, version.version)}/changes/{shard.name}", changes)
+        summary.result()
     return {
         "rows_in": len(keep),
         "rows_out": keep.true_count,
@@ -183,15 +183,23 @@ def _scratch(store: Store, target: str) -> str:
 
 
 def _summarise(
+    store: Store,
     repositories: ShardRepositories,
     before: CompiledExclusions,
     changed: CompiledExclusions,
+    index_file: str,
     with_index: bool,
-) -> tuple[pa.Table | None, pa.Table]:
-    """The shard's repository index (if asked) and its changes between the checkpoints."""
+    changes_file: str,
+) -> None:
+    """Write the shard's repository index (if asked) and its changes between checkpoints.
+
+    Either file is whole or absent, and right whatever happens to the shard's own file
+    (the index depends only on the source; a retry writes the changes again).
+    """
     runs = repositories.runs
-    index = repository_index(runs) if with_index else None
-    return index, shard_changes(runs, before=before, changed=changed)
+    if with_index:
+        _write_table(store, index_file, repository_index(runs))
+    _write_table(store, changes_file, shard_changes(runs, before=before, changed=changed))
 
 
 def _progress(version: DatasetVersion, rows: int) -> None:
