@@ -65,16 +65,19 @@ def write_shard(
     threads: int,
     scratch: str,
     on_rows: Callable[[int], None],
-    group_rows: int = ROW_GROUP_ROWS,
-    batch_rows: int = BATCH_ROWS,
+    group_rows: int | None = None,
+    batch_rows: int | None = None,
 ) -> None:
     """Write the kept rows into ``sink`` as one Parquet file, with up to ``threads`` threads.
 
     One part is written straight into ``sink``. Several are written to local files named
     ``<scratch>.part<n>-<token>.tmp`` (removed afterwards) and joined into it. ``on_rows``
     is called on this thread, about every ``PROGRESS_SECONDS``, with the source rows read
-    since its last call.
+    since its last call. ``group_rows`` and ``batch_rows`` default to ``ROW_GROUP_ROWS``
+    and ``BATCH_ROWS``.
     """
+    group_rows = group_rows or ROW_GROUP_ROWS
+    batch_rows = batch_rows or BATCH_ROWS
     ranges = part_ranges(keep, threads, group_rows)
     if len(ranges) == 1:
         _run_parts(

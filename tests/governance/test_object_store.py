@@ -35,7 +35,7 @@ def s3(monkeypatch) -> Iterator[s3fs.S3FileSystem]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     s3fs.S3FileSystem.clear_instance_cache()
     fs = s3fs.S3FileSystem()
-    fs.mkdir("datasets")
+    fs.makedirs("datasets", exist_ok=True)  # moto keeps buckets for the process's life
     try:
         yield fs
     finally:
@@ -81,3 +81,34 @@ def test_a_release_reads_and_publishes_on_an_object_store(s3, tmp_path) -> None:
     assert sorted(actions) == [ShardAction.REUSE, ShardAction.REUSE, ShardAction.REWRITE]
     assert not s3.exists("datasets/out/demo/.staging/1.0.1")
     assert version_verify(version=second).ok
+
+
+def test_a_shard_written_in_parts_is_joined_onto_an_object_store(s3, tmp_path, monkeypatch):
+    from governance.releases import shard_write, shards
+
+    monkeypatch.setattr(shard_write, "ROW_GROUP_ROWS", 32)
+    monkeypatch.setattr(shards, "_threads", lambda version: 3)
+    joined = []
+    read_parts = shard_write.read_parts
+    monkeypatch.setattr(
+        shard_write, "read_parts", lambda paths: joined.append(len(paths)) or read_parts(paths)
+    )
+    local = tmp_path / "source"
+    generate_shards(local, ShardSpec(shards=2, rows_per_shard=200, owners=20))
+    s3.put(str(local) + "/", "datasets/parts-source/", recursive=True)
+    dataset = Dataset.objects.create(
+        name="parts", source_uri="s3://datasets/parts-source", output_uri="s3://datasets/out"
+    )
+
+    version = release_start(dataset_id=dataset.id)
+
+    version.refresh_from_db()
+    assert version.status == VersionStatus.PUBLISHED, version.error
+    assert joined == [3, 3]
+    s3.invalidate_cache()
+    for entry in version.manifest["files"]:
+        with s3.open(f"datasets/out/parts/1.0.0/{entry['path']}", "rb") as handle:
+            written = pq.ParquetFile(handle)
+            assert written.metadata.num_row_groups == -(-entry["rows"] // 32) > 3
+            assert written.read().num_rows == entry["rows"]
+    assert version_verify(version=version).ok

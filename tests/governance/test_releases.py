@@ -154,6 +154,40 @@ def test_same_source_and_checkpoint_give_byte_identical_files(tmp_path) -> None:
         ).read_bytes()
 
 
+def test_a_shard_written_by_several_threads_has_the_bytes_of_one_thread(
+    tmp_path, monkeypatch
+) -> None:
+    from governance.releases import shard_write, shards
+
+    monkeypatch.setattr(shard_write, "ROW_GROUP_ROWS", 16)  # many row groups, many parts
+    monkeypatch.setattr(shard_write, "BATCH_ROWS", 8)
+    joined = []  # the part count of each shard written in parts
+    read_parts = shard_write.read_parts
+    monkeypatch.setattr(
+        shard_write, "read_parts", lambda paths: joined.append(len(paths)) or read_parts(paths)
+    )
+    datasets = [make_dataset(tmp_path / "one", name="one"), make_dataset(tmp_path / "many")]
+    datasets[1].source_uri = datasets[0].source_uri
+    datasets[1].save()
+    owner = pq.read_table(datasets[0].source_uri).column("repo_name")[7].as_py().split("/")[0]
+    approve(make_request([f"github.com/{owner}"]))
+
+    versions = []
+    for dataset, threads in zip(datasets, (1, 5), strict=True):
+        monkeypatch.setattr(shards, "_threads", lambda version, threads=threads: threads)
+        versions.append(release_start(dataset_id=dataset.id))
+
+    files = [
+        json.loads((version_folder(v) / "manifest.json").read_text())["files"] for v in versions
+    ]
+    assert files[0] == files[1]
+    assert joined == [5] * len(files[1])  # the second release joined five parts a shard
+    for entry in files[0]:
+        data = pq.ParquetFile(version_folder(versions[1]) / entry["path"])
+        assert data.metadata.num_row_groups == -(-entry["rows"] // 16) > 5
+        assert data.read().num_rows == entry["rows"]
+
+
 def test_the_changelog_counts_removed_and_reincluded_rows_by_exclusion(tmp_path) -> None:
     dataset = make_dataset(tmp_path)
     source = pq.read_table(dataset.source_uri)
