@@ -56,3 +56,19 @@ def toggle_exclusion(
     else:
         exclusion_add(kind=kind, subject=subject, cause="test")
         active.add((kind, subject))
+
+
+def parts_joined(monkeypatch) -> list[int]:
+    """The number of parts of each shard joined from parts from now on (a spy on the
+    shard writer's ``read_parts``)."""
+    from governance.releases import shard_write
+
+    joined: list[int] = []
+    read_parts = shard_write.read_parts
+
+    def spy(paths: list[str]):
+        joined.append(len(paths))
+        return read_parts(paths)
+
+    monkeypatch.setattr(shard_write, "read_parts", spy)
+    return joined

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -19,7 +20,7 @@ from governance.enums import ShardAction, VersionStatus
 from governance.models import Dataset, ShardBuild
 from governance.releases import release_start
 from governance.releases.verify import version_verify
-from tests.factories import approve, make_request
+from tests.factories import approve, make_request, parts_joined
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,13 +44,19 @@ def s3(monkeypatch) -> Iterator[s3fs.S3FileSystem]:
         server.stop()
 
 
-def test_a_release_reads_and_publishes_on_an_object_store(s3, tmp_path) -> None:
+def _dataset_on_s3(s3, tmp_path, name: str, shards: int) -> tuple[Dataset, Path]:
+    """A dataset whose source shards were uploaded to ``s3://datasets/<name>-source``."""
     local = tmp_path / "source"
-    generate_shards(local, ShardSpec(shards=3, rows_per_shard=200, owners=20))
-    s3.put(str(local) + "/", "datasets/source/", recursive=True)
+    generate_shards(local, ShardSpec(shards=shards, rows_per_shard=200, owners=20))
+    s3.put(str(local) + "/", f"datasets/{name}-source/", recursive=True)
     dataset = Dataset.objects.create(
-        name="demo", source_uri="s3://datasets/source", output_uri="s3://datasets/out"
+        name=name, source_uri=f"s3://datasets/{name}-source", output_uri="s3://datasets/out"
     )
+    return dataset, local
+
+
+def test_a_release_reads_and_publishes_on_an_object_store(s3, tmp_path) -> None:
+    dataset, local = _dataset_on_s3(s3, tmp_path, "demo", shards=3)
     first = release_start(dataset_id=dataset.id)
     first.refresh_from_db()
     assert first.status == VersionStatus.PUBLISHED, first.error
@@ -88,17 +95,8 @@ def test_a_shard_written_in_parts_is_joined_onto_an_object_store(s3, tmp_path, m
 
     monkeypatch.setattr(shard_write, "ROW_GROUP_ROWS", 32)
     monkeypatch.setattr(shards, "_threads", lambda version: 3)
-    joined = []
-    read_parts = shard_write.read_parts
-    monkeypatch.setattr(
-        shard_write, "read_parts", lambda paths: joined.append(len(paths)) or read_parts(paths)
-    )
-    local = tmp_path / "source"
-    generate_shards(local, ShardSpec(shards=2, rows_per_shard=200, owners=20))
-    s3.put(str(local) + "/", "datasets/parts-source/", recursive=True)
-    dataset = Dataset.objects.create(
-        name="parts", source_uri="s3://datasets/parts-source", output_uri="s3://datasets/out"
-    )
+    joined = parts_joined(monkeypatch)
+    dataset, _local = _dataset_on_s3(s3, tmp_path, "parts", shards=2)
 
     version = release_start(dataset_id=dataset.id)
 

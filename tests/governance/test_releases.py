@@ -13,7 +13,7 @@ from governance.releases import release_start, version_folder
 from governance.releases.layout import dataset_store, index_path
 from optout.enums import RequestStatus
 from registry.services import exclusion_remove
-from tests.factories import approve, make_dataset, make_request
+from tests.factories import approve, make_dataset, make_request, parts_joined
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -161,11 +161,7 @@ def test_a_shard_written_by_several_threads_has_the_bytes_of_one_thread(
 
     monkeypatch.setattr(shard_write, "ROW_GROUP_ROWS", 16)  # many row groups, many parts
     monkeypatch.setattr(shard_write, "BATCH_ROWS", 8)
-    joined = []  # the part count of each shard written in parts
-    read_parts = shard_write.read_parts
-    monkeypatch.setattr(
-        shard_write, "read_parts", lambda paths: joined.append(len(paths)) or read_parts(paths)
-    )
+    joined = parts_joined(monkeypatch)
     datasets = [make_dataset(tmp_path / "one", name="one"), make_dataset(tmp_path / "many")]
     datasets[1].source_uri = datasets[0].source_uri
     datasets[1].save()
