@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -59,6 +60,7 @@ def part_ranges(keep: pa.BooleanArray, parts: int, group_rows: int) -> list[tupl
 
 def write_shard(
     open_source: OpenSource,
+    metadata: pq.FileMetaData,
     keep: pa.BooleanArray,
     sink: BinaryIO,
     *,
@@ -70,6 +72,9 @@ def write_shard(
 ) -> None:
     """Write the kept rows into ``sink`` as one Parquet file, with up to ``threads`` threads.
 
+    ``metadata`` is the source's footer, read once by the caller: each part opens the
+    source on its own handle without parsing it again.
+
     One part is written straight into ``sink``. Several are written to local files named
     ``<scratch>.part<n>-<token>.tmp`` (removed afterwards) and joined into it. ``on_rows``
     is called on this thread, about every ``PROGRESS_SECONDS``, with the source rows read
@@ -79,16 +84,15 @@ def write_shard(
     group_rows = group_rows or ROW_GROUP_ROWS
     batch_rows = batch_rows or BATCH_ROWS
     ranges = part_ranges(keep, threads, group_rows)
+    options = _PartOptions(metadata, _dictionary_columns(metadata), group_rows, batch_rows)
     if len(ranges) == 1:
-        _run_parts(
-            open_source, keep, ranges, [lambda: nullcontext(sink)], on_rows, group_rows, batch_rows
-        )
+        _run_parts(open_source, keep, ranges, [lambda: nullcontext(sink)], on_rows, options)
         return
     token = uuid.uuid4().hex
     paths = [f"{scratch}.part{number}-{token}.tmp" for number in range(len(ranges))]
     try:
         targets = [functools.partial(open, path, "wb") for path in paths]
-        _run_parts(open_source, keep, ranges, targets, on_rows, group_rows, batch_rows)
+        _run_parts(open_source, keep, ranges, targets, on_rows, options)
         parts = read_parts(paths)
         copy_row_groups(parts, sink)
         write_footer(parts, sink)
@@ -104,16 +108,13 @@ def _run_parts(
     ranges: list[tuple[int, int]],
     targets: list[OpenTarget],
     on_rows: Callable[[int], None],
-    group_rows: int,
-    batch_rows: int,
+    options: _PartOptions,
 ) -> None:
     """Each range written to its target, one thread each; the first error is raised."""
     progress = _Progress()
     with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="shard-part") as pool:
         pending = {
-            pool.submit(
-                _write_part, open_source, keep, rows, target, progress, group_rows, batch_rows
-            )
+            pool.submit(_write_part, open_source, keep, rows, target, progress, options)
             for rows, target in zip(ranges, targets, strict=True)
         }
         try:
@@ -132,21 +133,20 @@ def _write_part(
     rows: tuple[int, int],
     open_target: OpenTarget,
     progress: _Progress,
-    group_rows: int,
-    batch_rows: int,
+    options: _PartOptions,
 ) -> None:
     with open_source() as handle, open_target() as out:
-        reader = pq.ParquetFile(handle)
+        reader = pq.ParquetFile(handle, metadata=options.metadata)
         with pq.ParquetWriter(
             out,
             reader.schema_arrow,
             compression="zstd",
             compression_level=ZSTD_LEVEL,
-            use_dictionary=_dictionary_columns(reader),
+            use_dictionary=options.dictionary_columns,
             write_page_index=False,  # parts are joined: see parquet_join
         ) as writer:
-            buffer = _RowGroupBuffer(writer, group_rows)
-            for start, batch in _batches_between(reader, *rows, batch_rows):
+            buffer = _RowGroupBuffer(writer, options.group_rows)
+            for start, batch in _batches_between(reader, *rows, options.batch_rows):
                 if progress.stopped:
                     return  # another part failed: this file is thrown away
                 mask = keep.slice(start, batch.num_rows)
@@ -204,22 +204,32 @@ class _RowGroupBuffer:
         self.batches, self.rows = [], 0
 
 
-def _dictionary_columns(reader: pq.ParquetFile) -> list[str]:
+def _dictionary_columns(metadata: pq.FileMetaData) -> list[str]:
     """Columns worth dictionary-encoding: not long free text such as file contents.
 
     Trying a dictionary on ``content`` costs time and then falls back to plain encoding
     anyway. Decided from the source's first row group, so it is deterministic.
     """
-    metadata = reader.metadata
+    schema = metadata.schema.to_arrow_schema()
     if metadata.num_row_groups == 0 or metadata.num_rows == 0:
-        return list(reader.schema_arrow.names)
+        return list(schema.names)
     group = metadata.row_group(0)
     names = []
-    for index, field in enumerate(reader.schema_arrow):
+    for index, field in enumerate(schema):
         average = group.column(index).total_uncompressed_size / max(group.num_rows, 1)
         if not (pa.types.is_string(field.type) or pa.types.is_binary(field.type)) or average < 64:
             names.append(field.name)
     return names
+
+
+@dataclass(frozen=True)
+class _PartOptions:
+    """What every part of a shard writes with: the same for all, decided once."""
+
+    metadata: pq.FileMetaData
+    dictionary_columns: list[str]
+    group_rows: int
+    batch_rows: int
 
 
 class _Progress:

@@ -125,6 +125,7 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
         # Pass 1 reads only the repository column (a few bytes a row) and decides every
         # row at once, matching each run of one repository once.
         names = reader.read(columns=[dataset.repo_column]).column(0)
+        metadata = reader.metadata
     repositories = shard_repositories(names, dataset.implied_host, exclusions)
     del names
     keep = repositories.keep
@@ -147,6 +148,7 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
         with store.atomic_writer(target) as (sink, written):
             write_shard(
                 lambda: source.open_read(source_path),
+                metadata,
                 keep,
                 sink,
                 threads=_threads(version),

@@ -41,6 +41,7 @@ def _shard(tmp_path, source_path, keep, threads: int, name: str) -> bytes:
     with open(target, "wb") as sink:
         write_shard(
             lambda: open(source_path, "rb"),  # noqa: SIM115 - closed by write_shard
+            pq.read_metadata(source_path),
             keep,
             sink,
             threads=threads,
@@ -117,6 +118,7 @@ def test_a_failing_part_raises_its_error(tmp_path, source) -> None:
     with open(tmp_path / "out.parquet", "wb") as sink, pytest.raises(OSError, match="went away"):
         write_shard(
             open_source,
+            pq.read_metadata(path),
             _keep(table.num_rows, seed=1),
             sink,
             threads=3,
