@@ -113,14 +113,12 @@ def build_changelog(
 _JSON_PLAIN = r"^[ !#-\[\]-~]*$"
 
 
-def _json_lines(entries: pa.Table) -> list[str]:
+def _json_lines(entries: pa.Table) -> pa.Array:
     """``json.dumps(entry, sort_keys=True)`` for each entry, built with Arrow string kernels.
 
     A first version lists every exclusion in force (200,000 at benchmark scale), and
     this runs in the serial publish step; the output is byte for byte json.dumps's.
     """
-    if entries.num_rows == 0:
-        return []
     exclusion, kind = entries.column("exclusion"), entries.column("kind")
     lines = pc.binary_join_element_wise(
         '{"exclusion": "',
@@ -133,26 +131,40 @@ def _json_lines(entries: pa.Table) -> list[str]:
         entries.column("rows").cast(pa.string()),
         "}",
         "",
-    ).to_pylist()
+    ).combine_chunks()
     plain = pc.and_(
         pc.match_substring_regex(exclusion, _JSON_PLAIN),
         pc.match_substring_regex(kind, _JSON_PLAIN),
-    )
-    for position in pc.indices_nonzero(pc.invert(plain)).to_pylist():
-        lines[position] = json.dumps(entries.slice(position, 1).to_pylist()[0], sort_keys=True)
+    ).combine_chunks()
+    if plain.false_count:
+        odd = entries.filter(pc.invert(plain)).to_pylist()
+        escaped = pa.array([json.dumps(entry, sort_keys=True) for entry in odd], pa.string())
+        lines = pc.replace_with_mask(lines, pc.invert(plain), escaped)
     return lines
+
+
+def _joined(lines: pa.Array, separator: str) -> bytes:
+    """The lines joined by ``separator``, by Arrow: no Python string a line."""
+    whole = pa.LargeListArray.from_arrays(
+        pa.array([0, len(lines)], pa.int64()), lines.cast(pa.large_binary())
+    )
+    return pc.binary_join(whole, pa.scalar(separator.encode(), pa.large_binary()))[0].as_py()
 
 
 def changelog_json(changelog: dict[str, Any]) -> bytes:
     # One exclusion a line: readable, and without indent= json uses its C encoder, which
     # matters for a first version listing 200,000 exclusions.
     head = {key: value for key, value in changelog.items() if key not in ("removed", "reincluded")}
-    lines = [json.dumps(head, sort_keys=True)[:-1]]
+    parts = [json.dumps(head, sort_keys=True)[:-1].encode()]
     for change in ("reincluded", "removed"):
-        entries = _json_lines(changelog[change])
-        body = "[\n" + ",\n".join(entries) + "\n]" if entries else "[]"
-        lines.append(f', "{change}": {body}')
-    return ("".join(lines) + "}\n").encode()
+        entries = changelog[change]
+        parts.append(f', "{change}": '.encode())
+        if entries.num_rows:
+            parts += [b"[\n", _joined(_json_lines(entries), ",\n"), b"\n]"]
+        else:
+            parts.append(b"[]")
+    parts.append(b"}\n")
+    return b"".join(parts)
 
 
 def changelog_markdown(changelog: dict[str, Any]) -> bytes:
@@ -181,7 +193,7 @@ def changelog_markdown(changelog: dict[str, Any]) -> bytes:
         entries = changelog[change]
         if entries.num_rows:
             lines += ["| exclusion | kind | repositories | rows |", "|---|---|---:|---:|"]
-            lines += pc.binary_join_element_wise(
+            rows = pc.binary_join_element_wise(
                 "| `",
                 _escape(entries.column("exclusion")),
                 "` | ",
@@ -192,8 +204,8 @@ def changelog_markdown(changelog: dict[str, Any]) -> bytes:
                 entries.column("rows").cast(pa.string()),
                 " |",
                 "",
-            ).to_pylist()
-            lines.append("")
+            )
+            lines += [_joined(rows.combine_chunks(), "\n").decode(), ""]
     return "\n".join(lines).encode()
 
 
