@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -267,20 +268,36 @@ def matching_subjects(
     """
     empty = pa.nulls(len(repositories), pa.string())
     subjects, kinds = empty, empty
+    for candidates, kind, hit in _hits(repositories, exclusions):  # a later hit wins
+        subjects = pc.if_else(hit, candidates, subjects)
+        kinds = pc.if_else(hit, kind, kinds)
+    return subjects, kinds
+
+
+def excluded(repositories: pa.Array, exclusions: CompiledExclusions) -> pa.BooleanArray:
+    """Whether each canonical repository is excluded: ``matching_subjects`` without the
+    strings of who excludes it, for callers that only filter or ask whether any is."""
+    mask = pc.fill_null(pa.nulls(len(repositories), pa.bool_()), False)
+    for _candidates, _kind, hit in _hits(repositories, exclusions):
+        mask = pc.or_(mask, hit)
+    return mask
+
+
+def _hits(
+    repositories: pa.Array, exclusions: CompiledExclusions
+) -> Iterator[tuple[pa.Array, str, pa.BooleanArray]]:
+    """(candidate subjects, kind, hit) for each way a repository can be excluded, the one
+    that names it last first: the longest namespaces, then shorter ones, the repository."""
     if exclusions.namespaces:
         parts = pc.split_pattern(repositories, "/")
         lengths = pc.list_value_length(parts)
-        for depth in sorted(exclusions.namespaces, reverse=True):  # the shortest is set last
+        for depth in sorted(exclusions.namespaces, reverse=True):
             prefix = pc.binary_join(pc.list_slice(parts, 0, depth), "/")
             hit = pc.and_(
                 pc.greater(lengths, depth),
                 pc.is_in(prefix, value_set=exclusions.namespaces[depth]),
             )
-            hit = pc.fill_null(hit, False)
-            subjects = pc.if_else(hit, prefix, subjects)
-            kinds = pc.if_else(hit, NAMESPACE, kinds)
+            yield prefix, NAMESPACE, pc.fill_null(hit, False)
     if len(exclusions.repositories):
-        direct = pc.fill_null(pc.is_in(repositories, value_set=exclusions.repositories), False)
-        subjects = pc.if_else(direct, repositories, subjects)
-        kinds = pc.if_else(direct, REPOSITORY, kinds)
-    return subjects, kinds
+        direct = pc.is_in(repositories, value_set=exclusions.repositories)
+        yield repositories, REPOSITORY, pc.fill_null(direct, False)

@@ -23,11 +23,11 @@ from governance.releases.errors import ReleaseError, version_fail
 from governance.releases.layout import dataset_store, final_path, index_path
 from governance.releases.matching import (
     CompiledExclusions,
+    excluded,
     exclusion_table_at,
     exclusion_table_derive,
     exclusions_added_removed_between,
     exclusions_union,
-    matching_subjects,
 )
 from governance.releases.storage import Store
 from registry.checkpoints import checkpoint_latest
@@ -146,8 +146,7 @@ def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool 
         return None
     with store.open_read(path) as handle:
         repositories = pq.read_table(handle, columns=["repository"]).column("repository")
-    subjects, _kinds = matching_subjects(repositories.combine_chunks(), delta)
-    return subjects.null_count < len(subjects)
+    return excluded(repositories.combine_chunks(), delta).true_count > 0
 
 
 def _reusable(

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from governance.releases.matching import (
     CompiledExclusions,
     canonical_repositories,
+    excluded,
     matching_subjects,
 )
 
@@ -91,7 +92,7 @@ def shard_changes(
     """
     runs = runs.filter(pc.is_valid(pc.field("repository")))
     if before.count:
-        runs = runs.filter(pc.is_valid(matching_subjects(runs.column("repository"), changed)[0]))
+        runs = runs.filter(excluded(runs.column("repository"), changed))
         old_subjects, old_kinds = matching_subjects(
             runs.column("repository").combine_chunks(), before
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
@@ -108,6 +109,7 @@ def _reuse(shard: ShardBuild) -> dict[str, int | str]:
 
 
 def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
+    started = time.perf_counter()
     version = shard.version
     dataset = version.dataset
     store = dataset_store(dataset)
@@ -138,6 +140,7 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
     # The index depends only on the source shard: an earlier release's is kept as it is.
     index_file = index_path(store, shard.source_fingerprint)
     with_index = not store.exists(index_file)
+    decided = time.perf_counter()
     # The shard's repository index and changelog part are pure Arrow work (no GIL, no
     # database): a side thread computes and writes them while pass 2 writes the rows.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
@@ -156,7 +159,19 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                 on_rows=lambda rows: _progress(version, rows),
             )
             crash_point("shard_partial")  # a temporary file, not yet renamed
+            encoded = time.perf_counter()
         summary.result()
+    logger.info(
+        "Shard %s of %s: %d of %d rows kept; rows decided in %.2f s, written in %.2f s, "
+        "stored in %.2f s",
+        shard.name,
+        version.label,
+        keep.true_count,
+        len(keep),
+        decided - started,
+        encoded - decided,
+        time.perf_counter() - encoded,
+    )
     return {
         "rows_in": len(keep),
         "rows_out": keep.true_count,

@@ -15,6 +15,7 @@ from governance.releases.matching import (
     all_namespaces,
     compile_exclusions,
     compiled_exclusions_at,
+    excluded,
     exclusion_table_derive,
     exclusions_added_removed_between,
     exclusions_changed_between,
@@ -42,6 +43,25 @@ def test_a_repository_exclusion_is_named_before_its_namespace() -> None:
     )
     assert subjects.to_pylist() == ["github.com/o/r", "github.com/o", None]
     assert kinds.to_pylist() == ["repository", "namespace", None]
+
+
+@pytest.mark.parametrize(
+    ("repositories", "namespaces"),
+    [
+        (set(), set()),
+        ({"github.com/o/r"}, set()),
+        (set(), {"github.com/o", "gitlab.com/g/sub"}),
+        ({"gitlab.com/g/sub", "github.com/p/r"}, {"github.com/o", "gitlab.com/g"}),
+    ],
+)
+def test_excluded_says_whether_a_repository_has_a_matching_exclusion(
+    repositories, namespaces
+) -> None:
+    github = ["github.com/o/r", "github.com/o/s", "github.com/p/r", "github.com/p/s", None]
+    names = pa.array([*github, "gitlab.com/g/sub/x", "gitlab.com/g/sub", "gitlab.com/h/sub/x"])
+    exclusions = _compiled(repositories, namespaces)
+    subjects, _kinds = matching_subjects(names, exclusions)
+    assert excluded(names, exclusions).to_pylist() == [s is not None for s in subjects.to_pylist()]
 
 
 def test_changed_exclusions_are_the_symmetric_difference() -> None:
