@@ -59,16 +59,16 @@ def toggle_exclusion(
 
 
 def parts_joined(monkeypatch) -> list[int]:
-    """The number of parts of each shard joined from parts from now on (a spy on the
-    shard writer's ``read_parts``)."""
+    """The number of parts each shard is written in from now on (a spy on the shard
+    writer's ``copy_row_groups``)."""
     from governance.releases import shard_write
 
     joined: list[int] = []
-    read_parts = shard_write.read_parts
+    copy_row_groups = shard_write.copy_row_groups
 
-    def spy(paths: list[str]):
-        joined.append(len(paths))
-        return read_parts(paths)
+    def spy(parts, sink) -> None:
+        joined.append(len(parts))
+        copy_row_groups(parts, sink)
 
-    monkeypatch.setattr(shard_write, "read_parts", spy)
+    monkeypatch.setattr(shard_write, "copy_row_groups", spy)
     return joined

@@ -7,6 +7,9 @@ where its bytes now lie: the file one writer would have written from the same ro
 groups. ``copy_row_groups`` then ``write_footer`` (a crash between the two leaves a
 temporary file without a footer, never a visible one).
 
+The first part may be written in place, straight into the joined file, with its
+footer kept apart (``part_from_tail``): then only the other parts are copied.
+
 Parts must not carry page indexes or bloom filters: those hold file offsets inside
 structures this module does not rewrite. The shard writer turns both off, and a part
 that has one is refused.
@@ -39,7 +42,7 @@ class ParquetJoinError(ValueError):
 
 @dataclass
 class Part:
-    path: str
+    path: str | None  # the file of its row groups; None: in place, at the joined file's start
     data_end: int  # where the part's row groups end and its footer starts
     footer: list[Field]
 
@@ -51,31 +54,45 @@ def read_parts(paths: list[str]) -> list[Part]:
 def _read_part(path: str) -> Part:
     size = os.path.getsize(path)
     with open(path, "rb") as handle:
-        head = handle.read(len(MAGIC))
-        handle.seek(max(size - 8, 0))
-        tail = handle.read(8)
-        length = int.from_bytes(tail[:4], "little")
-        data_end = size - 8 - length
-        if head != MAGIC or tail[4:] != MAGIC or data_end < len(MAGIC):
+        if handle.read(len(MAGIC)) != MAGIC:
             raise ParquetJoinError(f"{path} is not a plain (unencrypted) Parquet file")
-        handle.seek(data_end)
-        footer, _end = read_struct(handle.read(length))
+        handle.seek(max(size - 8, 0))
+        length = int.from_bytes(handle.read(4), "little")
+        handle.seek(max(size - 8 - length, 0))
+        return part_from_tail(path, size - 8 - length, handle.read())
+
+
+def part_from_tail(path: str | None, data_end: int, tail: bytes) -> Part:
+    """A part from the bytes its writer wrote after its row groups: footer, length, magic."""
+    length = int.from_bytes(tail[-8:-4], "little")
+    if tail[-4:] != MAGIC or length != len(tail) - 8 or data_end < len(MAGIC):
+        raise ParquetJoinError(f"part {path or 'in place'} does not end in a plain Parquet footer")
+    footer, _end = read_struct(tail[:length])
     return Part(path, data_end, footer)
 
 
 def copy_row_groups(parts: list[Part], sink: BinaryIO) -> None:
-    """The joined file up to its footer: the magic bytes, then every part's row groups."""
-    sink.write(MAGIC)
+    """The joined file up to its footer: the magic bytes, then every part's row groups.
+
+    A first part written in place is in ``sink`` already, magic bytes included.
+    """
+    if any(part.path is None for part in parts[1:]):
+        raise ParquetJoinError("only the first part can be written in place")
+    if parts[0].path is not None:
+        sink.write(MAGIC)
+    buffer = memoryview(bytearray(COPY_BYTES))
     for part in parts:
-        with open(part.path, "rb") as handle:
+        if part.path is None:
+            continue
+        with open(part.path, "rb", buffering=0) as handle:
             handle.seek(len(MAGIC))
             left = part.data_end - len(MAGIC)
             while left:
-                data = handle.read(min(COPY_BYTES, left))
-                if not data:
+                size = handle.readinto(buffer[: min(COPY_BYTES, left)])
+                if not size:
                     raise ParquetJoinError(f"{part.path} is shorter than its footer says")
-                sink.write(data)
-                left -= len(data)
+                sink.write(buffer[:size])
+                left -= size
 
 
 def write_footer(parts: list[Part], sink: BinaryIO) -> None:

@@ -16,7 +16,6 @@ writes it, and joining gives the file a single writer would have written.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import threading
@@ -31,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from governance.releases.parquet_join import copy_row_groups, read_parts, write_footer
+from governance.releases.parquet_join import Part, copy_row_groups, part_from_tail, write_footer
 
 ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
 ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like content)
@@ -41,7 +40,6 @@ BATCH_ROWS = 2048
 PROGRESS_SECONDS = 0.5
 
 OpenSource = Callable[[], AbstractContextManager[BinaryIO]]
-OpenTarget = Callable[[], AbstractContextManager[BinaryIO]]
 
 
 def part_ranges(keep: pa.BooleanArray, parts: int, group_rows: int) -> list[tuple[int, int]]:
@@ -75,8 +73,8 @@ def write_shard(
     ``metadata`` is the source's footer, read once by the caller: each part opens the
     source on its own handle without parsing it again.
 
-    One part is written straight into ``sink``. Several are written to local files named
-    ``<scratch>.part<n>-<token>.tmp`` (removed afterwards) and joined into it. ``on_rows``
+    The first part is written straight into ``sink``; the others to local files named
+    ``<scratch>.part<n>-<token>.tmp`` (removed afterwards), copied after it. ``on_rows``
     is called on this thread, about every ``PROGRESS_SECONDS``, with the source rows read
     since its last call. ``group_rows`` and ``batch_rows`` default to ``ROW_GROUP_ROWS``
     and ``BATCH_ROWS``.
@@ -85,19 +83,14 @@ def write_shard(
     batch_rows = batch_rows or BATCH_ROWS
     ranges = part_ranges(keep, threads, group_rows)
     options = _PartOptions(metadata, _dictionary_columns(metadata), group_rows, batch_rows)
-    if len(ranges) == 1:
-        _run_parts(open_source, keep, ranges, [lambda: nullcontext(sink)], on_rows, options)
-        return
     token = uuid.uuid4().hex
-    paths = [f"{scratch}.part{number}-{token}.tmp" for number in range(len(ranges))]
+    paths = [None] + [f"{scratch}.part{number}-{token}.tmp" for number in range(1, len(ranges))]
     try:
-        targets = [functools.partial(open, path, "wb") for path in paths]
-        _run_parts(open_source, keep, ranges, targets, on_rows, options)
-        parts = read_parts(paths)
+        parts = _run_parts(open_source, keep, ranges, paths, sink, on_rows, options)
         copy_row_groups(parts, sink)
         write_footer(parts, sink)
     finally:
-        for path in paths:
+        for path in paths[1:]:
             if os.path.exists(path):
                 os.unlink(path)
 
@@ -106,17 +99,20 @@ def _run_parts(
     open_source: OpenSource,
     keep: pa.BooleanArray,
     ranges: list[tuple[int, int]],
-    targets: list[OpenTarget],
+    paths: list[str | None],
+    sink: BinaryIO,
     on_rows: Callable[[int], None],
     options: _PartOptions,
-) -> None:
-    """Each range written to its target, one thread each; the first error is raised."""
+) -> list[Part]:
+    """Each range written to its path (None: into ``sink``), one thread each; the first
+    error is raised."""
     progress = _Progress()
     with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="shard-part") as pool:
-        pending = {
-            pool.submit(_write_part, open_source, keep, rows, target, progress, options)
-            for rows, target in zip(ranges, targets, strict=True)
-        }
+        futures = [
+            pool.submit(_write_part, open_source, keep, rows, path, sink, progress, options)
+            for rows, path in zip(ranges, paths, strict=True)
+        ]
+        pending = set(futures)
         try:
             while pending:
                 done, pending = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_EXCEPTION)
@@ -125,20 +121,26 @@ def _run_parts(
                     future.result()  # a part's error, raised here
         finally:
             progress.stopped = True  # the other parts stop at their next batch
+    return [future.result() for future in futures]
 
 
 def _write_part(
     open_source: OpenSource,
     keep: pa.BooleanArray,
     rows: tuple[int, int],
-    open_target: OpenTarget,
+    path: str | None,
+    sink: BinaryIO,
     progress: _Progress,
     options: _PartOptions,
-) -> None:
-    with open_source() as handle, open_target() as out:
+) -> Part | None:
+    """One part's rows as a Parquet file at ``path`` (None: into ``sink``), its footer kept
+    apart; None if it stopped because another part failed."""
+    target = nullcontext(sink) if path is None else open(path, "wb")  # noqa: SIM115
+    with open_source() as handle, target as out:
         reader = pq.ParquetFile(handle, metadata=options.metadata)
+        held = _FooterHeld(out)
         with pq.ParquetWriter(
-            out,
+            held,
             reader.schema_arrow,
             compression="zstd",
             compression_level=ZSTD_LEVEL,
@@ -148,12 +150,56 @@ def _write_part(
             buffer = _RowGroupBuffer(writer, options.group_rows)
             for start, batch in _batches_between(reader, *rows, options.batch_rows):
                 if progress.stopped:
-                    return  # another part failed: this file is thrown away
+                    return None  # another part failed: what it wrote is thrown away
                 mask = keep.slice(start, batch.num_rows)
                 # Nothing dropped: the batch itself, not a copy (same rows, same bytes).
                 buffer.add(batch if mask.true_count == batch.num_rows else batch.filter(mask))
                 progress.add(batch.num_rows)
             buffer.finish()
+            held.hold()  # closing writes the footer only: every row group is written
+    return part_from_tail(path, held.data_end, bytes(held.tail))
+
+
+class _FooterHeld:
+    """A part writer's file: writes go to ``target`` until ``hold``, then are kept in
+    ``tail`` (the footer the join replaces), so the first part can be written in place."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        self._target = target
+        self.data_end = 0
+        self.tail: bytearray | None = None
+        self.closed = False
+
+    def write(self, data: bytes | memoryview) -> int:
+        if self.tail is not None:
+            self.tail += data
+            return memoryview(data).nbytes
+        self._target.write(data)
+        size = memoryview(data).nbytes
+        self.data_end += size
+        return size
+
+    def hold(self) -> None:
+        self.tail = bytearray()
+
+    def tell(self) -> int:
+        return self.data_end + len(self.tail or b"")
+
+    def flush(self) -> None:
+        if self.tail is None:
+            self._target.flush()
+
+    def close(self) -> None:
+        self.closed = True  # the target's owner closes it
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
 
 
 def _batches_between(
