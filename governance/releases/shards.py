@@ -49,7 +49,7 @@ from governance.releases.shard_index import (
     shard_changes,
     shard_repositories,
 )
-from governance.releases.shard_write import ZSTD_LEVEL, write_shard
+from governance.releases.shard_write import write_shard
 from governance.releases.storage import Store
 
 logger = logging.getLogger(__name__)
@@ -227,5 +227,11 @@ def _progress(version: DatasetVersion, rows: int) -> None:
 
 
 def _write_table(store: Store, path: str, table: pa.Table) -> None:
+    """A shard's index or changes: tables of mostly unique names that the planner and the
+    publish step read whole. lz4 without dictionary or statistics writes them in half the
+    time zstd with a dictionary tried on every name takes, and reads them in half too
+    (a benchmark shard's index: 47 -> 24 ms to write, 17 -> 9 ms to read, 1.3 -> 2.3 MB)."""
     with store.atomic_writer(path) as (hashing, _written):
-        pq.write_table(table, hashing, compression="zstd", compression_level=ZSTD_LEVEL)
+        pq.write_table(
+            table, hashing, compression="lz4", use_dictionary=False, write_statistics=False
+        )
