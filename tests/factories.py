@@ -60,15 +60,15 @@ def toggle_exclusion(
 
 def parts_joined(monkeypatch) -> list[int]:
     """The number of parts each shard is written in from now on (a spy on the shard
-    writer's ``copy_row_groups``)."""
+    writer's ``write_footer``, which joins their footers)."""
     from governance.releases import shard_write
 
     joined: list[int] = []
-    copy_row_groups = shard_write.copy_row_groups
+    write_footer = shard_write.write_footer
 
     def spy(parts, sink) -> None:
         joined.append(len(parts))
-        copy_row_groups(parts, sink)
+        write_footer(parts, sink)
 
-    monkeypatch.setattr(shard_write, "copy_row_groups", spy)
+    monkeypatch.setattr(shard_write, "write_footer", spy)
     return joined

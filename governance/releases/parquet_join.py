@@ -80,19 +80,61 @@ def copy_row_groups(parts: list[Part], sink: BinaryIO) -> None:
         raise ParquetJoinError("only the first part can be written in place")
     if parts[0].path is not None:
         sink.write(MAGIC)
-    buffer = memoryview(bytearray(COPY_BYTES))
     for part in parts:
-        if part.path is None:
-            continue
-        with open(part.path, "rb", buffering=0) as handle:
-            handle.seek(len(MAGIC))
-            left = part.data_end - len(MAGIC)
-            while left:
-                size = handle.readinto(buffer[: min(COPY_BYTES, left)])
-                if not size:
-                    raise ParquetJoinError(f"{part.path} is shorter than its footer says")
-                sink.write(buffer[:size])
-                left -= size
+        if part.path is not None:
+            with PartCopier(part.path) as copier:
+                copier.finish(sink, part.data_end)
+
+
+class PartCopier:
+    """Appends a part file's row groups (all after its magic bytes) to the joined file,
+    if need be while the part's writer is still filling it: ``copy_available`` copies
+    what the file holds so far, ``finish`` the rest once the writer is done."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._handle: BinaryIO | None = None
+        self._position = len(MAGIC)
+        self._buffer = memoryview(bytearray(COPY_BYTES))
+
+    def copy_available(self, sink: BinaryIO) -> None:
+        """Copy what the file holds so far: its writer holds its footer back."""
+        if self._handle is None and os.path.exists(self.path):
+            self._handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - see close
+        if self._handle is not None:
+            self._copy(sink, os.fstat(self._handle.fileno()).st_size)
+
+    def finish(self, sink: BinaryIO, data_end: int) -> None:
+        """Copy the rest of the row groups, which end at ``data_end``."""
+        if self._handle is None:
+            self._handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - see close
+        self._copy(sink, data_end)
+        if self._position != data_end:
+            raise ParquetJoinError(f"{self.path} does not end its row groups where its footer says")
+
+    def _copy(self, sink: BinaryIO, end: int) -> None:
+        if self._handle is None or end <= self._position:
+            return
+        if self._position == len(MAGIC):
+            self._handle.seek(0)
+            if self._handle.read(len(MAGIC)) != MAGIC:
+                raise ParquetJoinError(f"{self.path} is not a plain (unencrypted) Parquet file")
+        while self._position < end:
+            size = self._handle.readinto(self._buffer[: min(COPY_BYTES, end - self._position)])
+            if not size:
+                return
+            sink.write(self._buffer[:size])
+            self._position += size
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    def __enter__(self) -> PartCopier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def write_footer(parts: list[Part], sink: BinaryIO) -> None:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -30,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from governance.releases.parquet_join import Part, copy_row_groups, part_from_tail, write_footer
+from governance.releases.parquet_join import Part, PartCopier, part_from_tail, write_footer
 
 ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
 ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like content)
@@ -38,6 +39,7 @@ ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like cont
 # to the encoder), so it is fixed, not tuned per machine.
 BATCH_ROWS = 2048
 PROGRESS_SECONDS = 0.5
+COPY_SECONDS = 0.02  # how often a part's file is copied while it is written
 
 OpenSource = Callable[[], AbstractContextManager[BinaryIO]]
 
@@ -87,7 +89,6 @@ def write_shard(
     paths = [None] + [f"{scratch}.part{number}-{token}.tmp" for number in range(1, len(ranges))]
     try:
         parts = _run_parts(open_source, keep, ranges, paths, sink, on_rows, options)
-        copy_row_groups(parts, sink)
         write_footer(parts, sink)
     finally:
         for path in paths[1:]:
@@ -104,24 +105,55 @@ def _run_parts(
     on_rows: Callable[[int], None],
     options: _PartOptions,
 ) -> list[Part]:
-    """Each range written to its path (None: into ``sink``), one thread each; the first
-    error is raised."""
+    """Each range written to its path (None: into ``sink``), one thread each, and every
+    part's row groups appended to ``sink`` in order; the first error is raised.
+
+    Once the parts before it are in ``sink``, a part's file is copied as its writer fills
+    it, on this thread: a part that finishes early leaves a core free, and copying the
+    next one then costs no time at the end.
+    """
     progress = _Progress()
     with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="shard-part") as pool:
         futures = [
             pool.submit(_write_part, open_source, keep, rows, path, sink, progress, options)
             for rows, path in zip(ranges, paths, strict=True)
         ]
-        pending = set(futures)
+        parts = []
         try:
-            while pending:
-                done, pending = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_EXCEPTION)
-                on_rows(progress.take())
-                for future in done:
-                    future.result()  # a part's error, raised here
+            for future, path in zip(futures, paths, strict=True):
+                parts.append(
+                    _appended(futures, future, path, sink, lambda: progress.report(on_rows))
+                )
+            on_rows(progress.take())
         finally:
-            progress.stopped = True  # the other parts stop at their next batch
-    return [future.result() for future in futures]
+            progress.stopped = True  # after an error, the other parts stop at their next batch
+    return parts
+
+
+def _appended(
+    futures: list[Future], future: Future, path: str | None, sink: BinaryIO, report: Callable
+) -> Part:
+    """One part once done, its file copied into ``sink`` meanwhile (None: written there)."""
+    if path is None:
+        while not _settled(futures, future, PROGRESS_SECONDS):
+            report()
+        return future.result()
+    with PartCopier(path) as copier:
+        while not _settled(futures, future, COPY_SECONDS):
+            copier.copy_available(sink)
+            report()
+        part = future.result()
+        copier.finish(sink, part.data_end)
+    return part
+
+
+def _settled(futures: list[Future], future: Future, timeout: float) -> bool:
+    """Whether ``future`` is done, waiting up to ``timeout``; any part's error is raised."""
+    wait([future], timeout=timeout)
+    for each in futures:
+        if each.done() and each.exception() is not None:
+            raise each.exception()
+    return future.done()
 
 
 def _write_part(
@@ -284,7 +316,14 @@ class _Progress:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rows = 0
+        self._reported = time.monotonic()
         self.stopped = False
+
+    def report(self, on_rows: Callable[[int], None]) -> None:
+        """``on_rows`` with the rows read since, if ``PROGRESS_SECONDS`` have passed."""
+        if time.monotonic() - self._reported >= PROGRESS_SECONDS:
+            self._reported = time.monotonic()
+            on_rows(self.take())
 
     def add(self, rows: int) -> None:
         with self._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -9,6 +11,7 @@ import pytest
 
 from governance.releases.parquet_join import (
     ParquetJoinError,
+    PartCopier,
     copy_row_groups,
     read_parts,
     write_footer,
@@ -120,3 +123,28 @@ def test_row_group_ordinals_are_numbered_across_the_joined_parts() -> None:
         [11],
         [18],
     ]
+
+
+def test_a_part_is_copied_while_its_writer_is_still_filling_it(tmp_path) -> None:
+    paths, _table = _write_parts(tmp_path, [700])
+    whole = open(paths[0], "rb").read()  # noqa: SIM115
+    data_end = read_parts(paths)[0].data_end
+    growing = tmp_path / "growing.parquet"
+    sink = io.BytesIO()
+    with PartCopier(str(growing)) as copier:
+        copier.copy_available(sink)  # not created yet: nothing to copy
+        for cut in (2, 3, 200, data_end // 2, data_end):  # its writer holds the footer back
+            with open(growing, "ab") as handle:
+                handle.write(whole[growing.stat().st_size if growing.exists() else 0 : cut])
+            copier.copy_available(sink)
+        copier.finish(sink, data_end)
+    assert sink.getvalue() == whole[4:data_end]  # the row groups, after the magic bytes
+
+
+def test_a_part_shorter_than_its_footer_says_is_refused(tmp_path) -> None:
+    paths, _table = _write_parts(tmp_path, [300])
+    data_end = read_parts(paths)[0].data_end
+    with open(paths[0], "r+b") as handle:
+        handle.truncate(data_end - 10)
+    with PartCopier(paths[0]) as copier, pytest.raises(ParquetJoinError, match="does not end"):
+        copier.finish(io.BytesIO(), data_end)
