@@ -25,6 +25,8 @@ def test_the_worker_reuses_untouched_shards_in_the_next_release(celery_worker, t
     assert second.status == VersionStatus.PUBLISHED, second.error or celery_worker.log()
     assert celery_worker.log().count("release_shard_task[") >= 6
     assert "release_publish_task[" in celery_worker.log()
+    # The two reused shards are linked by one task beside the rewritten one's.
+    assert celery_worker.log().count("release_reuse_task[") >= 1
 
     actions = sorted(ShardBuild.objects.filter(version=second).values_list("action", flat=True))
     assert actions == [ShardAction.REUSE, ShardAction.REUSE, ShardAction.REWRITE]
