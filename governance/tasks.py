@@ -18,7 +18,7 @@ from governance.releases.plan import release_plan
 from governance.releases.publish import release_publish
 from governance.releases.reconcile import releases_reconcile
 from governance.releases.schedule import releases_schedule
-from governance.releases.shards import shard_build
+from governance.releases.shards import shard_build, shards_reuse
 from governance.releases.verify import verification_run
 
 
@@ -28,14 +28,11 @@ def release_build_task(*, version_id: int) -> str | None:
     if version is None or version.status != VersionStatus.BUILDING:
         return version.status if version else None
     pending = ShardBuild.objects.filter(version=version, status=ShardStatus.PENDING)
-    pending = pending.order_by("position")
-    rewrite = list(pending.filter(action=ShardAction.REWRITE).values_list("id", flat=True))
-    reuse = list(pending.filter(action=ShardAction.REUSE).values_list("id", flat=True))
-    header = [release_shard_task.si(shard_id=shard_id) for shard_id in rewrite]
-    if reuse:
-        # One task links every reused shard, beside the rewrites rather than before them:
-        # a link is cheap, but 99 of them took a second of a 100-shard release's plan.
-        header.append(release_reuse_task.si(shard_ids=reuse))
+    rewrite = pending.filter(action=ShardAction.REWRITE).order_by("position")
+    header = [release_shard_task.si(shard_id=i) for i in rewrite.values_list("id", flat=True)]
+    if pending.filter(action=ShardAction.REUSE).exists():
+        # One task links every reused shard, beside the rewrites rather than before them.
+        header.append(release_reuse_task.si(version_id=version.id))
     publish = release_publish_task.si(version_id=version.id)
     if header:
         chord(header)(publish)
@@ -51,11 +48,8 @@ def release_shard_task(*, shard_id: int) -> str | None:
 
 
 @shared_task
-def release_reuse_task(*, shard_ids: list[int]) -> int:
-    """Link the previous output of each reused shard (one link or server-side copy each)."""
-    for shard_id in shard_ids:
-        shard_build(shard_id=shard_id)
-    return len(shard_ids)
+def release_reuse_task(*, version_id: int) -> int:
+    return shards_reuse(version_id=version_id)
 
 
 @shared_task

@@ -176,16 +176,21 @@ class Store:
             writer.write(data)
         return result
 
-    def link(self, source: str, target: str) -> None:
-        """Make ``target`` hold the bytes of ``source`` without rewriting them."""
-        if self.local:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            temporary = f"{target}.link-{uuid.uuid4().hex}"
-            os.link(source, temporary)
-            os.replace(temporary, target)  # idempotent when a crashed run left one behind
-            _fsync_dir(os.path.dirname(target))
-        else:
-            self.fs.copy(source, target)
+    def link(self, pairs: list[tuple[str, str]]) -> None:
+        """Make each ``target`` hold the bytes of its ``source`` without rewriting them
+        (``pairs`` of source and target); each folder is synced once, not once a file."""
+        folders = set()
+        for source, target in pairs:
+            if self.local:
+                folders.add(os.path.dirname(target))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                temporary = f"{target}.link-{uuid.uuid4().hex}"
+                os.link(source, temporary)
+                os.replace(temporary, target)  # idempotent when a crashed run left one behind
+            else:
+                self.fs.copy(source, target)
+        for folder in sorted(folders):
+            _fsync_dir(folder)
 
     def create_exclusive(self, path: str, data: bytes) -> bool:
         """Create ``path`` holding ``data``; ``False`` if it already existed."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
 import pytest
 
-from governance.enums import ShardStatus, VersionStatus
+from governance.enums import ShardAction, ShardStatus, VersionStatus
 from governance.models import DatasetVersion, ShardBuild
 from governance.releases import release_start, version_folder
+from governance.releases.shards import shards_reuse
 from governance.tasks import release_build_task, release_publish_task, release_shard_task
-from tests.factories import make_dataset
+from tests.factories import approve, make_dataset, make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,3 +54,25 @@ def test_a_shard_built_twice_before_it_is_recorded_gives_the_same_bytes(tmp_path
 
     assert (staging / shard.name).read_bytes() == reference
     assert ShardBuild.objects.get(id=shard.id).status == ShardStatus.DONE
+
+
+def test_reused_shards_linked_again_are_recorded_once(tmp_path) -> None:
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)
+    approve(make_request([pq.read_table(dataset.source_uri).column("repo_name")[0].as_py()]))
+    second = release_start(dataset_id=dataset.id)
+    reused = ShardBuild.objects.filter(version=second, action=ShardAction.REUSE)
+    rows = sum(reused.values_list("rows_in", flat=True))
+    # As after a crash between linking and recording: building, the reused shards pending.
+    DatasetVersion.objects.filter(id=second.id).update(status=VersionStatus.BUILDING)
+    reused.update(status=ShardStatus.PENDING)
+    before = DatasetVersion.objects.get(id=second.id)
+
+    assert shards_reuse(version_id=second.id) == 2
+    assert shards_reuse(version_id=second.id) == 0  # a duplicate delivery records nothing
+
+    after = DatasetVersion.objects.get(id=second.id)
+    assert after.shards_done - before.shards_done == 2
+    assert after.shards_reused - before.shards_reused == 2
+    assert after.rows_done - before.rows_done == rows
+    assert set(reused.values_list("status", flat=True)) == {ShardStatus.DONE}
