@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from governance.releases.parquet_join import Part, PartCopier, part_from_tail, write_footer
+from governance.releases.storage import AppendOnlyFile
 
 ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
 ROW_GROUP_ROWS = 8192  # rows per output row group (~20 MB of Stack-v2-like content)
@@ -192,7 +193,7 @@ def _write_part(
     return part_from_tail(path, held.data_end, bytes(held.tail))
 
 
-class _FooterHeld:
+class _FooterHeld(AppendOnlyFile):
     """A part writer's file: writes go to ``target`` until ``hold``, then are kept in
     ``tail`` (the footer the join replaces), so the first part can be written in place."""
 
@@ -200,7 +201,6 @@ class _FooterHeld:
         self._target = target
         self.data_end = 0
         self.tail: bytearray | None = None
-        self.closed = False
 
     def write(self, data: bytes | memoryview) -> int:
         if self.tail is not None:
@@ -220,18 +220,6 @@ class _FooterHeld:
     def flush(self) -> None:
         if self.tail is None:
             self._target.flush()
-
-    def close(self) -> None:
-        self.closed = True  # the target's owner closes it
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return False
 
 
 def _batches_between(

@@ -26,14 +26,33 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 
-class HashingWriter:
+class AppendOnlyFile:
+    """What pyarrow asks of a file object it only appends to, beyond ``write``, ``tell``
+    and ``flush``. Closing it leaves the underlying file open: its owner closes it (after
+    fsync, or after more parts are appended)."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+
+class HashingWriter(AppendOnlyFile):
     """A write-only file object that hashes and counts what passes through it."""
 
     def __init__(self, target: BinaryIO) -> None:
         self._target = target
         self._digest = hashlib.sha256()
         self.bytes = 0
-        self.closed = False
 
     def write(self, data: bytes | memoryview) -> int:
         self._digest.update(data)
@@ -47,19 +66,6 @@ class HashingWriter:
 
     def flush(self) -> None:
         self._target.flush()
-
-    def close(self) -> None:
-        # The owner of the underlying file closes it (after fsync); pyarrow calls this.
-        self.closed = True
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return False
 
     @property
     def sha256(self) -> str:
