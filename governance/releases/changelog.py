@@ -137,9 +137,9 @@ def _json_lines(entries: pa.Table) -> pa.Array:
         pc.match_substring_regex(kind, _JSON_PLAIN),
     ).combine_chunks()
     if plain.false_count:
-        odd = entries.filter(pc.invert(plain)).to_pylist()
-        escaped = pa.array([json.dumps(entry, sort_keys=True) for entry in odd], pa.string())
-        lines = pc.replace_with_mask(lines, pc.invert(plain), escaped)
+        odd = pc.invert(plain)
+        dumped = [json.dumps(entry, sort_keys=True) for entry in entries.filter(odd).to_pylist()]
+        lines = pc.replace_with_mask(lines, odd, pa.array(dumped, pa.string()))
     return lines
 
 

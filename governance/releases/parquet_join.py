@@ -99,28 +99,30 @@ class PartCopier:
 
     def copy_available(self, sink: BinaryIO) -> None:
         """Copy what the file holds so far: its writer holds its footer back."""
-        if self._handle is None and os.path.exists(self.path):
-            self._handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - see close
-        if self._handle is not None:
-            self._copy(sink, os.fstat(self._handle.fileno()).st_size)
+        if self._handle is not None or os.path.exists(self.path):  # its writer has started
+            self._copy(sink, os.fstat(self._opened().fileno()).st_size)
 
     def finish(self, sink: BinaryIO, data_end: int) -> None:
         """Copy the rest of the row groups, which end at ``data_end``."""
-        if self._handle is None:
-            self._handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - see close
         self._copy(sink, data_end)
         if self._position != data_end:
             raise ParquetJoinError(f"{self.path} does not end its row groups where its footer says")
 
+    def _opened(self) -> BinaryIO:
+        if self._handle is None:
+            self._handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - see close
+        return self._handle
+
     def _copy(self, sink: BinaryIO, end: int) -> None:
-        if self._handle is None or end <= self._position:
+        if end <= self._position:
             return
+        handle = self._opened()
         if self._position == len(MAGIC):
-            self._handle.seek(0)
-            if self._handle.read(len(MAGIC)) != MAGIC:
+            handle.seek(0)
+            if handle.read(len(MAGIC)) != MAGIC:
                 raise ParquetJoinError(f"{self.path} is not a plain (unencrypted) Parquet file")
         while self._position < end:
-            size = self._handle.readinto(self._buffer[: min(COPY_BYTES, end - self._position)])
+            size = handle.readinto(self._buffer[: min(COPY_BYTES, end - self._position)])
             if not size:
                 return
             sink.write(self._buffer[:size])

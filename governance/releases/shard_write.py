@@ -203,12 +203,12 @@ class _FooterHeld(AppendOnlyFile):
         self.tail: bytearray | None = None
 
     def write(self, data: bytes | memoryview) -> int:
+        size = memoryview(data).nbytes
         if self.tail is not None:
             self.tail += data
-            return memoryview(data).nbytes
-        self._target.write(data)
-        size = memoryview(data).nbytes
-        self.data_end += size
+        else:
+            self._target.write(data)
+            self.data_end += size
         return size
 
     def hold(self) -> None:
