@@ -13,6 +13,7 @@ from governance.enums import VersionStatus
 from governance.models import Dataset, DatasetVersion, ShardBuild, VersionVerification
 from governance.releases import ReleaseError, release_start
 from governance.selectors import next_release_at, release_progress
+from registry.admin_base import RecordAdmin, RecordInline
 
 
 @admin.action(description="Release now")
@@ -46,19 +47,16 @@ class DatasetAdmin(admin.ModelAdmin):
         return when.strftime("%Y-%m-%d %H:%M UTC") if when else "manual only"
 
 
-class ShardBuildInline(admin.TabularInline):
+class ShardBuildInline(RecordInline):
     model = ShardBuild
     fields = ["name", "action", "status", "rows_in", "rows_out", "bytes", "sha256"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(DatasetVersion)
-class DatasetVersionAdmin(admin.ModelAdmin):
+class DatasetVersionAdmin(RecordAdmin):
+    """Versions are written by the release services; published ones never change."""
+
     list_display = [
         "dataset",
         "version",
@@ -73,12 +71,6 @@ class DatasetVersionAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in DatasetVersion._meta.fields]
     inlines = [ShardBuildInline]
     change_form_template = "governance/admin/version_change_form.html"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # published versions are never changed; the reconciler cleans failures
 
     @admin.display(description="progress")
     def progress(self, version: DatasetVersion) -> str:
@@ -108,16 +100,10 @@ class DatasetVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(VersionVerification)
-class VersionVerificationAdmin(admin.ModelAdmin):
+class VersionVerificationAdmin(RecordAdmin):
     """Verifications asked for over the API, with their reports; read only."""
 
     list_display = ["version", "status", "requested_at", "finished_at"]
     list_filter = ["status"]
     list_select_related = ["version__dataset"]
     readonly_fields = ["version", "status", "requested_at", "started_at", "finished_at", "report"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

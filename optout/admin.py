@@ -5,43 +5,26 @@ from django.http import HttpRequest
 from optout.enums import RequestStatus
 from optout.models import RemovalRequest, RequestEvent, RequestSubject, VerificationAttempt
 from optout.services import TransitionError, request_transition
+from registry.admin_base import RecordAdmin, RecordInline
 
 
-class RequestSubjectInline(admin.TabularInline):
+class RequestSubjectInline(RecordInline):
     model = RequestSubject
-    extra = 0
-    readonly_fields = ["kind", "subject", "verified_at", "verified_by"]
-    can_delete = False
+    fields = ["kind", "subject", "verified_at", "verified_by"]
+    readonly_fields = fields
 
 
 @admin.register(VerificationAttempt)
-class VerificationAttemptAdmin(admin.ModelAdmin):
+class VerificationAttemptAdmin(RecordAdmin):
     """The evidence behind every verification, read-only."""
 
     list_display = ["checked_at", "subject", "method", "succeeded", "duration_ms"]
     list_filter = ["method", "succeeded"]
     search_fields = ["subject__subject", "run__request__public_id"]
-    readonly_fields = [
-        "run",
-        "subject",
-        "method",
-        "succeeded",
-        "message",
-        "evidence",
-        "checked_at",
-        "duration_ms",
-    ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
-class RequestEventInline(admin.TabularInline):
+class RequestEventInline(RecordInline):
     model = RequestEvent
-    extra = 0
     readonly_fields = [
         "created_at",
         "actor_label",
@@ -51,10 +34,6 @@ class RequestEventInline(admin.TabularInline):
         "notified_at",
     ]
     fields = readonly_fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 def _transition_selected(
@@ -78,30 +57,34 @@ def _transition_selected(
         modeladmin.message_user(request, f"{done} request(s) {to_status.label.lower()}.")
 
 
-@admin.action(description="Approve selected verified requests")
+@admin.action(description="Approve selected verified requests", permissions=["view"])
 def approve(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     _transition_selected(modeladmin, request, queryset, RequestStatus.APPROVED)
 
 
-@admin.action(description="Reject selected requests")
+@admin.action(description="Reject selected requests", permissions=["view"])
 def reject(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     _transition_selected(modeladmin, request, queryset, RequestStatus.REJECTED)
 
 
 @admin.register(RemovalRequest)
-class RemovalRequestAdmin(admin.ModelAdmin):
+class RemovalRequestAdmin(RecordAdmin):
+    """Requests change only through ``request_transition``: the actions below."""
+
     list_display = ["public_id", "status", "contact_email", "created_at"]
     list_filter = ["status"]
     search_fields = ["public_id", "contact_email", "subjects__subject"]
-    readonly_fields = [
+    fields = [
         "public_id",
         "status",
+        "contact_email",
+        "reason",
         "verification_token",
         "expires_at",
         "applied_from_log_size",
         "created_at",
         "updated_at",
     ]
-    fields = ["public_id", "status", "contact_email", "reason", *readonly_fields[2:]]
+    readonly_fields = fields
     inlines = [RequestSubjectInline, RequestEventInline]
     actions = [approve, reject]

@@ -98,6 +98,24 @@ def exclusion_remove(
     return exclusion
 
 
+def exclusion_revoke(*, exclusion_id: int, actor: str, reason: str) -> Exclusion | None:
+    """A maintainer ends an exclusion: a signed log entry whose cause names them.
+
+    The reason is required (owners read it); returns ``None`` if it was no longer active.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise RegistryError("Give a reason for revoking the exclusion; its owner reads it.")
+    exclusion = Exclusion.objects.get(id=exclusion_id)
+    return exclusion_remove(
+        kind=exclusion.kind,
+        subject=exclusion.subject,
+        cause=f"maintainer:{actor}",
+        reason=reason,
+        only_if_caused_by=exclusion.cause,
+    )
+
+
 @transaction.atomic
 def exclusion_add_many(
     *, subjects: list[tuple[ExclusionKind | str, str]], cause: str, batch: int = 5_000
