@@ -75,7 +75,9 @@ class DatasetVersion(models.Model):
     shards_total = models.PositiveIntegerField(default=0)
     shards_done = models.PositiveIntegerField(default=0)
     shards_reused = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveBigIntegerField(default=0, help_text="Source rows processed.")
+    rows_done = models.PositiveBigIntegerField(
+        default=0, help_text="Source rows processed; while building, the sum over its shards."
+    )
     rows_total = models.PositiveBigIntegerField(default=0, help_text="Source rows to process.")
     rows_in = models.PositiveBigIntegerField(default=0)
     rows_out = models.PositiveBigIntegerField(default=0)
@@ -131,6 +133,9 @@ class ShardBuild(models.Model):
     )
     rows_in = models.PositiveBigIntegerField(default=0)
     rows_out = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(
+        default=0, help_text="Source rows the current attempt has processed."
+    )
     bytes = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
 

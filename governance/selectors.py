@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from governance.enums import VersionStatus
@@ -47,6 +47,10 @@ def next_release_at(dataset: Dataset, *, now: datetime | None = None) -> datetim
 
 
 def release_progress(version: DatasetVersion) -> dict[str, object]:
+    rows_done = version.rows_done
+    if version.status == VersionStatus.BUILDING:
+        # Each shard counts its own current attempt, so a redelivery never counts twice.
+        rows_done = version.shards.aggregate(rows=Sum("rows_done"))["rows"] or 0
     return {
         "id": version.id,
         "label": version.label,
@@ -55,7 +59,7 @@ def release_progress(version: DatasetVersion) -> dict[str, object]:
         "shards_done": version.shards_done,
         "shards_total": version.shards_total,
         "shards_reused": version.shards_reused,
-        "rows_done": min(version.rows_done, version.rows_total or version.rows_done),
+        "rows_done": rows_done,
         "rows_total": version.rows_total,
         "error": version.error,
     }

@@ -1,15 +1,24 @@
-"""Publish a version whose shards are all built: atomically, and safely after a crash.
+"""Publish a version whose shards are all built: atomically, once, and safely after a crash.
+
+One run at a time: the publish step holds the version's advisory lock (``locks.py``) for
+as long as it works, and records the publication in the same transaction. A duplicate
+delivery of the task finds the lock taken and returns; if the holder dies, the lock goes
+with it and the redelivered task takes over.
 
 Steps (each a named crash point, see ``crash.py``):
 
-1. ``metadata_written``: changelog.json, CHANGELOG.md and README.md in the staging folder;
+1. ``metadata_written``: changelog.json, CHANGELOG.md and README.md in a private assembly
+   folder (``.work/<version>/assembly``) beside hard links (server-side copies on an
+   object store) of exactly the shard files the database recorded;
 2. ``manifest_written``: manifest.json, listing every file with its hash;
-3. ``folder_moved``: the staging folder renamed to ``<root>/<dataset>/<version>/``;
+3. ``folder_moved``: the assembly folder renamed to ``<root>/<dataset>/<version>/``;
 4. ``marker_created``: ``_COMMITTED`` created exclusively, holding the manifest's hash;
 5. ``db_committed``: the version row set to ``published`` by a conditional UPDATE.
 
-The database is the truth: a version is visible only after step 5. Every step is
-idempotent and checks what is already done, so running this again (the reconciler does)
+The database is the truth: a version is visible only after step 5. The staging folder,
+where shard tasks write, never becomes the version: a duplicate shard task still writing
+there cannot add a file to a published folder or take one away. Every step is idempotent
+and checks what is already done, so running this again (a redelivery, the reconciler)
 after a crash at any point finishes the same version, with the same bytes.
 """
 
@@ -20,7 +29,6 @@ import json
 import logging
 
 import pyarrow.parquet as pq
-from django.db import transaction
 from django.utils import timezone
 
 from governance.enums import ReleaseStep, ShardStatus, VersionStatus
@@ -41,6 +49,7 @@ from governance.releases.layout import (
     staging_path,
     work_path,
 )
+from governance.releases.locks import PUBLISH, step_lock
 from governance.releases.manifest import build_manifest, manifest_bytes
 from governance.releases.storage import Store
 from governance.signals import version_published
@@ -49,29 +58,42 @@ logger = logging.getLogger(__name__)
 
 
 def release_publish(*, version_id: int) -> DatasetVersion | None:
-    version = DatasetVersion.objects.select_related("dataset", "previous").filter(id=version_id)
-    version = version.first()
+    version = DatasetVersion.objects.filter(id=version_id).first()
     if version is None:
         return None
-    if version.status == VersionStatus.PUBLISHED:
-        if version.announced_at is None:
-            version_announce(version)
-        return version
-    if version.status != VersionStatus.BUILDING:
-        return version
-    shards = list(ShardBuild.objects.filter(version=version).order_by("position"))
-    if not shards or any(shard.status != ShardStatus.DONE for shard in shards):
-        return version  # not all built yet (a duplicate chord callback); the last one calls
-    DatasetVersion.objects.filter(id=version.id).update(
-        step=ReleaseStep.PUBLISHING, updated_at=timezone.now()
-    )
+    if version.status == VersionStatus.BUILDING:
+        shards = list(ShardBuild.objects.filter(version=version).order_by("position"))
+        if not shards or any(shard.status != ShardStatus.DONE for shard in shards):
+            return version  # not all built yet (a duplicate chord callback); the last one calls
+        DatasetVersion.objects.filter(id=version.id, status=VersionStatus.BUILDING).update(
+            step=ReleaseStep.PUBLISHING, updated_at=timezone.now()
+        )
+        with step_lock(PUBLISH, version.id) as granted:
+            if not granted:
+                return version  # another run publishes; if it dies, the lock goes with it
+            version = DatasetVersion.objects.select_related("dataset", "previous").get(
+                id=version.id
+            )
+            if version.status == VersionStatus.BUILDING:
+                version = _publish_locked(version, shards)
+        crash_point("db_committed")
+        version.refresh_from_db()
+        if version.status == VersionStatus.PUBLISHED:
+            store = dataset_store(version.dataset)
+            store.remove_tree(staging_path(store, version.version))
+            store.remove_tree(work_path(store, version.version))
+    if version.status == VersionStatus.PUBLISHED and version.announced_at is None:
+        version_announce(version)
+    return version
 
+
+def _publish_locked(version: DatasetVersion, shards: list[ShardBuild]) -> DatasetVersion:
+    """Assemble, move, mark and record ``version``; the caller holds its lock."""
     store = dataset_store(version.dataset)
     final = final_path(store, version.version)
-    staging = staging_path(store, version.version)
     try:
         if not store.exists(f"{final}/{MARKER_NAME}"):
-            _assemble_and_move(store, version, shards, staging, final)
+            _assemble_and_move(store, version, shards, final)
             manifest = store.read_bytes(f"{final}/{MANIFEST_NAME}")
             store.create_exclusive(
                 f"{final}/{MARKER_NAME}", hashlib.sha256(manifest).hexdigest().encode()
@@ -91,68 +113,60 @@ def release_publish(*, version_id: int) -> DatasetVersion | None:
         return version_fail(version, f"Publishing failed: {type(exc).__name__}: {exc}")
 
     document = json.loads(manifest)
-    with transaction.atomic():
-        updated = DatasetVersion.objects.filter(
-            id=version.id, status=VersionStatus.BUILDING
-        ).update(
-            status=VersionStatus.PUBLISHED,
-            step=ReleaseStep.DONE,
-            rows_in=document["rows"]["in"],
-            rows_out=document["rows"]["out"],
-            rows_done=document["rows"]["in"],
-            manifest_sha256=digest,
-            manifest=document,
-            published_at=timezone.now(),
-        )
-    crash_point("db_committed")
-    version.refresh_from_db()
-    if updated == 1:
-        store.remove_tree(work_path(store, version.version))
-        version_announce(version)
+    DatasetVersion.objects.filter(id=version.id, status=VersionStatus.BUILDING).update(
+        status=VersionStatus.PUBLISHED,
+        step=ReleaseStep.DONE,
+        rows_in=document["rows"]["in"],
+        rows_out=document["rows"]["out"],
+        rows_done=document["rows"]["in"],
+        manifest_sha256=digest,
+        manifest=document,
+        published_at=timezone.now(),
+    )
     return version
 
 
 def _assemble_and_move(
-    store: Store, version: DatasetVersion, shards: list[ShardBuild], staging: str, final: str
+    store: Store, version: DatasetVersion, shards: list[ShardBuild], final: str
 ) -> None:
-    manifest_path = f"{staging}/{MANIFEST_NAME}"
-    if store.exists(staging):
-        if _complete(store, final):
-            store.remove_tree(staging)  # a crash came after a copy-style move had finished
-            return
-        _remove_strays(store, f"{staging}/{DATA_DIR}", {s.name for s in shards})
-        changelog = build_changelog(store, version, [s.name for s in shards])
-        rows_out = sum(shard.rows_out for shard in shards)
-        metadata = {
-            CHANGELOG_JSON: changelog_json(changelog),
-            CHANGELOG_MD: changelog_markdown(changelog),
-            CARD_NAME: build_card(version, changelog, rows_out),
-        }
-        described = []
-        for name, content in metadata.items():
-            written = store.write_bytes(f"{staging}/{name}", content)
-            described.append({"path": name, "sha256": written.sha256, "bytes": written.bytes})
-        crash_point("metadata_written")
-        with store.open_read(f"{staging}/{DATA_DIR}/{shards[0].name}") as handle:
-            schema = pq.ParquetFile(handle).schema_arrow
-        manifest = build_manifest(version, shards, schema, described)
-        store.write_bytes(manifest_path, manifest_bytes(manifest))
-        crash_point("manifest_written")
-        store.make_read_only(staging)
-        store.remove_tree(final)  # only ever an unmarked leftover of an interrupted move
-        store.move_tree(staging, final)
-        crash_point("folder_moved")
-    elif not _complete(store, final):
-        raise FileNotFoundError(
-            f"Neither the staging folder {staging} nor a complete {final} exists."
-        )
-
-
-def _remove_strays(store: Store, folder: str, expected: set[str]) -> None:
-    """Temporary files a crashed writer left (os._exit skips its clean-up) must not ship."""
-    for path in store.fs.ls(folder, detail=False):
-        if path.rsplit("/", 1)[-1] not in expected:
-            store.remove(path)
+    if _complete(store, final):
+        return  # a crash came after the move, before the marker
+    # An unmarked, incomplete folder is what a copy-style move (object stores) left when
+    # it was cut short; nobody else writes here while we hold the lock.
+    store.remove_tree(final)
+    assembly = f"{work_path(store, version.version)}/assembly"
+    store.remove_tree(assembly)  # a crashed run's, perhaps half made: start again
+    built = f"{staging_path(store, version.version)}/{DATA_DIR}"
+    store.link(
+        [(f"{built}/{shard.name}", f"{assembly}/{DATA_DIR}/{shard.name}") for shard in shards]
+    )
+    for shard in shards:
+        size = int(store.info(f"{assembly}/{DATA_DIR}/{shard.name}")["size"])
+        if size != shard.bytes:
+            raise ValueError(
+                f"shard {shard.name} holds {size} bytes on storage, but its build recorded "
+                f"{shard.bytes}"
+            )
+    changelog = build_changelog(store, version, [s.name for s in shards])
+    rows_out = sum(shard.rows_out for shard in shards)
+    metadata = {
+        CHANGELOG_JSON: changelog_json(changelog),
+        CHANGELOG_MD: changelog_markdown(changelog),
+        CARD_NAME: build_card(version, changelog, rows_out),
+    }
+    described = []
+    for name, content in metadata.items():
+        written = store.write_bytes(f"{assembly}/{name}", content)
+        described.append({"path": name, "sha256": written.sha256, "bytes": written.bytes})
+    crash_point("metadata_written")
+    with store.open_read(f"{assembly}/{DATA_DIR}/{shards[0].name}") as handle:
+        schema = pq.ParquetFile(handle).schema_arrow
+    manifest = build_manifest(version, shards, schema, described)
+    store.write_bytes(f"{assembly}/{MANIFEST_NAME}", manifest_bytes(manifest))
+    crash_point("manifest_written")
+    store.make_read_only(assembly)
+    store.move_tree(assembly, final)
+    crash_point("folder_moved")
 
 
 def _complete(store: Store, folder: str) -> bool:

@@ -74,6 +74,14 @@ def shard_build(*, shard_id: int) -> ShardBuild | None:
     try:
         stats = _rewrite(shard)
     except Exception as exc:
+        shard.refresh_from_db()
+        if shard.status == ShardStatus.DONE:
+            # A duplicate delivery lost the race: the recorded build stands, and publishing
+            # may have taken this run's temporary files away.
+            logger.warning(
+                "A second build of shard %s of %s stopped: %s", shard.name, version.label, exc
+            )
+            return shard
         logger.exception("Shard %s of %s failed", shard.name, version.label)
         version_fail(version, f"Shard {shard.name} failed: {type(exc).__name__}: {exc}")
         return shard
@@ -125,7 +133,6 @@ def shards_reuse(*, version_id: int) -> int:
             DatasetVersion.objects.filter(id=version.id).update(
                 shards_done=F("shards_done") + len(recorded),
                 shards_reused=F("shards_reused") + len(recorded),
-                rows_done=F("rows_done") + sum(s.reuse_of.rows_in for s in recorded),
                 updated_at=timezone.now(),
             )
     crash_point("shard_recorded")
@@ -135,7 +142,7 @@ def shards_reuse(*, version_id: int) -> int:
 def _recorded(shard: ShardBuild, stats: dict[str, int | str]) -> bool:
     """Mark the shard done with its figures, unless a duplicate run already has."""
     pending = ShardBuild.objects.filter(id=shard.id, status=ShardStatus.PENDING)
-    return pending.update(status=ShardStatus.DONE, **stats) == 1
+    return pending.update(status=ShardStatus.DONE, rows_done=stats["rows_in"], **stats) == 1
 
 
 def _earlier_stats(earlier: ShardBuild) -> dict[str, int | str]:
@@ -195,7 +202,7 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
                 sink,
                 threads=_threads(version),
                 scratch=_scratch(store, target),
-                on_rows=lambda rows: _progress(version, rows),
+                on_rows=_Progress(shard),
             )
             crash_point("shard_partial")  # a temporary file, not yet renamed
             encoded = time.perf_counter()
@@ -258,11 +265,23 @@ def _summarise(
     _write_table(store, changes_file, shard_changes(runs, before=before, changed=changed))
 
 
-def _progress(version: DatasetVersion, rows: int) -> None:
-    if rows:
-        DatasetVersion.objects.filter(id=version.id).update(
-            rows_done=F("rows_done") + rows, updated_at=timezone.now()
-        )
+class _Progress:
+    """Counts the rows this attempt wrote into the shard's own row: a redelivered or
+    duplicate attempt starts again from zero instead of adding to a total, so the
+    version's progress (the sum over its shards) never passes 100 %."""
+
+    def __init__(self, shard: ShardBuild) -> None:
+        self.shard = shard
+        self.rows = 0
+
+    def __call__(self, rows: int) -> None:
+        if not rows:
+            return
+        self.rows += rows
+        now = timezone.now()
+        pending = ShardBuild.objects.filter(id=self.shard.id, status=ShardStatus.PENDING)
+        if pending.update(rows_done=self.rows):
+            DatasetVersion.objects.filter(id=self.shard.version_id).update(updated_at=now)
 
 
 def _write_table(store: Store, path: str, table: pa.Table) -> None:

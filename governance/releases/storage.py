@@ -199,10 +199,10 @@ class Store:
             _fsync_dir(folder)
 
     def create_exclusive(self, path: str, data: bytes) -> bool:
-        """Create ``path`` holding ``data``; ``False`` if it already existed."""
+        """Create ``path`` holding ``data``, read-only; ``False`` if it already existed."""
         try:
             if self.local:
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
                 with os.fdopen(descriptor, "wb") as handle:
                     handle.write(data)
                     handle.flush()
