@@ -26,6 +26,7 @@ from registry.forges import forges_from_env
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 
+# --- Core -------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
@@ -54,6 +55,12 @@ INSTALLED_APPS = [
     "registry",
     "optout",
     "governance",
+    "rest_framework_api_key",  # registry.PipelineToken extends its abstract key model
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.gitlab",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -85,6 +93,19 @@ TEMPLATES = [
     },
 ]
 
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# --- Database and cache -----------------------------------------------------------------
 if not env_str("DATABASE_URL"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
@@ -92,18 +113,16 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 60, minimum=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
+REDIS_URL = env_redis_url("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-
+# --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
 STORAGES = {
@@ -117,187 +136,13 @@ STORAGES = {
     },
 }
 
-# --- E-mail -----------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "opt-out portal <optout@localhost>")
-
-# --- Dataset storage and the log-signing key --------------------------------------------
-# Root under which dataset versions are written: a local path or any fsspec URL.
-DATASET_STORAGE_ROOT = env_str("DATASET_STORAGE_ROOT", str(VAR_DIR / "datasets"))
-
-# Ed25519 key that signs registry checkpoints. In development it is generated into var/
-# on first use; in production it must be provided (and backed up: it is the log's identity).
-LOG_SIGNING_KEY_FILE = env_path("LOG_SIGNING_KEY_FILE", VAR_DIR / "log-signing.key")
-if not DEBUG and not env_str("LOG_SIGNING_KEY_FILE"):
-    raise ImproperlyConfigured(
-        "LOG_SIGNING_KEY_FILE must be set when DEBUG is off; create a key with "
-        "`python manage.py generate_signing_key PATH`."
-    )
-LOG_NAME = env_str("LOG_NAME", "optout.example/log")
-
-# --- Celery -----------------------------------------------------------------------------
-REDIS_URL = env_redis_url("REDIS_URL")
-CELERY_BROKER_URL = env_redis_url("CELERY_BROKER_URL") or REDIS_URL
-# Without a broker, tasks run in-process (the embedded default for `make run`).
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
-CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = env_redis_url("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "portal")
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 60 * 60, minimum=10)
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
-# Redis re-delivers an unacknowledged task after the visibility timeout. It must exceed
-# the hard time limit, or a long task still running would be handed to a second worker.
-CELERY_VISIBILITY_TIMEOUT = env_int(
-    "CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 15 * 60, minimum=1
-)
-if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
-    raise ImproperlyConfigured(
-        f"CELERY_VISIBILITY_TIMEOUT={CELERY_VISIBILITY_TIMEOUT} must be above "
-        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}."
-    )
-
-# Periodic jobs, run by exactly one `celery beat`. Each area adds its own entries.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "optout-notify-sweep": {"task": "optout.tasks.notify_sweep", "schedule": 120.0},
-}
-
-# --- API --------------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "governance.api_errors.api_exception_handler",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "120/minute")},
-    "UNAUTHENTICATED_USER": None,
-    # Rate limits count the peer address, or the address this many trusted proxies in front
-    # of the portal saw (X-Forwarded-For). DRF's default (None) trusts the whole header,
-    # which lets a caller pick a new identity, and a fresh allowance, on every call.
-    "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0),
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Opt-out governance portal API",
-    "DESCRIPTION": (
-        "Exclusion registry, owner requests and dataset versions. Every error has the shape "
-        '`{"error": {"code", "message", "fields"}}`.'
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-}
-
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
-
-# --- Portal behaviour -------------------------------------------------------------------
-OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", False)
-
-# --- Dataset releases (governance) -------------------------------------------------------
-# Periodic jobs of the release domain (beat schedule defined with Celery above). Object
-# stores take their credentials and endpoint from the usual variables of their fsspec
-# backend (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL).
-RELEASE_SCHEDULE_SECONDS = env_int("RELEASE_SCHEDULE_SECONDS", 300, minimum=10)
-RELEASE_RECONCILE_SECONDS = env_int("RELEASE_RECONCILE_SECONDS", 600, minimum=10)
-# Threads that encode one shard at once (each holds a row group in memory). The output's
-# bytes do not depend on it.
-RELEASE_SHARD_THREADS = env_int(
-    "RELEASE_SHARD_THREADS", min(4, len(os.sched_getaffinity(0))), minimum=1
-)
-CELERY_BEAT_SCHEDULE["releases-scheduled"] = {
-    "task": "governance.tasks.release_scheduled_task",
-    "schedule": RELEASE_SCHEDULE_SECONDS,
-}
-CELERY_BEAT_SCHEDULE["releases-reconcile"] = {
-    "task": "governance.tasks.release_reconcile_task",
-    "schedule": RELEASE_RECONCILE_SECONDS,
-}
-
-# --- Security (production) --------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
-
-# --- Removal requests (optout) ----------------------------------------------------------
-# Unverified requests expire, and their tokens with them, after this many days.
-OPTOUT_TOKEN_TTL_DAYS = env_int("OPTOUT_TOKEN_TTL_DAYS", 14, minimum=1)
-# Submissions per hour from one IP address and to one contact e-mail.
-OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP = env_int("OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP", 20, minimum=1)
-OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL = env_int(
-    "OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL", 5, minimum=1
-)
-# "Check now" runs per hour for one request (each run contacts the forges).
-OPTOUT_VERIFICATIONS_PER_HOUR = env_int("OPTOUT_VERIFICATIONS_PER_HOUR", 10, minimum=1)
-# Outbound fetches to forges: whole-fetch time limit and the most bytes read.
-OPTOUT_OUTBOUND_TIMEOUT_SECONDS = env_int("OPTOUT_OUTBOUND_TIMEOUT_SECONDS", 15, minimum=1)
-OPTOUT_OUTBOUND_MAX_BYTES = env_int("OPTOUT_OUTBOUND_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
-# Only the tests turn this on: plain http to loopback forges they start themselves.
-OPTOUT_OUTBOUND_ALLOW_LOOPBACK = env_bool("OPTOUT_OUTBOUND_ALLOW_LOOPBACK", False)
-# Forges beyond the four defaults: a JSON list in the environment (docs/requests.md),
-# parsed into registry.forges.Forge objects; a bad value stops start-up, naming the key.
-REGISTRY_EXTRA_FORGES: list = forges_from_env("REGISTRY_EXTRA_FORGES")
-CELERY_BEAT_SCHEDULE["optout-expire-unverified"] = {
-    "task": "optout.tasks.expire_unverified",
-    "schedule": 15 * 60.0,
-}
-
-# --- Registry (issue 4: transparency log, pipeline API) --------------------------------
-# Pipeline tokens: registry.PipelineToken extends this library's abstract key model.
-INSTALLED_APPS += ["rest_framework_api_key"]
-# Seconds between signed checkpoints: 0 signs after every change; N signs at most every N
-# seconds on append, and the periodic task below signs what is left.
-LOG_CHECKPOINT_INTERVAL = env_int("LOG_CHECKPOINT_INTERVAL", 0, minimum=0)
-CELERY_BEAT_SCHEDULE["registry-checkpoint-publish"] = {
-    "task": "registry.tasks.checkpoint_publish",
-    "schedule": float(max(LOG_CHECKPOINT_INTERVAL, 10)),
-}
-# Rates for the pipeline API: anonymous callers by address, token holders by token.
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registry_token"] = env_str(
-    "API_TOKEN_RATE", "6000/minute"
-)
-# The single check and the export's 304 skip DRF's request cycle (registry/api/fast.py);
-# false sends every call through DRF, for comparison or should the fast path misbehave.
-REGISTRY_API_FAST_PATH = env_bool("REGISTRY_API_FAST_PATH", True)
-# The single check answers from each process's copy of the active exclusions, up to this
-# many (registry/resident.py); above it, or when off, from the database.
-REGISTRY_RESIDENT_CHECK = env_bool("REGISTRY_RESIDENT_CHECK", True)
-REGISTRY_RESIDENT_MAX = env_int("REGISTRY_RESIDENT_MAX", 5_000_000, minimum=0)
-# Largest page of log entries or changes returned by one call.
-REGISTRY_PAGE_MAX = env_int("REGISTRY_PAGE_MAX", 10_000, minimum=1)
-
-# Forge sign-in (django-allauth, GitHub and GitLab). Off unless a provider has a client id.
-# Tokens are stored (SOCIALACCOUNT_STORE_TOKENS) because the permission check reads the
-# forge API with the owner's token after sign-in.
-INSTALLED_APPS += [
-    "allauth",
-    "allauth.account",
-    "allauth.socialaccount",
-    "allauth.socialaccount.providers.github",
-    "allauth.socialaccount.providers.gitlab",
+# --- Accounts and forge sign-in ---------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -311,6 +156,8 @@ def _oauth_apps(prefix: str) -> list[dict[str, str]]:
     return [{"client_id": client_id, "secret": env_str(f"{prefix}_SECRET", required=True)}]
 
 
+# django-allauth, GitHub and GitLab; off unless a provider has a client id. Tokens are
+# stored because the permission check reads the forge API with the owner's token.
 SOCIALACCOUNT_PROVIDERS = {
     "github": {
         "APPS": _oauth_apps("OPTOUT_GITHUB"),
@@ -331,9 +178,149 @@ SOCIALACCOUNT_EMAIL_REQUIRED = False
 SOCIALACCOUNT_LOGIN_ON_GET = False  # sign-in starts with a POST (CSRF-protected)
 ACCOUNT_EMAIL_VERIFICATION = "none"
 LOGIN_REDIRECT_URL = "/requests/mine/"
+
+# --- E-mail -----------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "opt-out portal <optout@localhost>")
+
+# --- Security (production) --------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "governance.api_errors.api_exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    # Anonymous callers are counted by address, token holders by token.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_ANON_RATE", "120/minute"),
+        "registry_token": env_str("API_TOKEN_RATE", "6000/minute"),
+    },
+    "UNAUTHENTICATED_USER": None,
+    # Rate limits count the peer address, or the address this many trusted proxies in front
+    # of the portal saw (X-Forwarded-For). DRF's default (None) trusts the whole header,
+    # which lets a caller pick a new identity, and a fresh allowance, on every call.
+    "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Opt-out governance portal API",
+    "DESCRIPTION": (
+        "Exclusion registry, owner requests and dataset versions. Every error has the shape "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Removal requests (optout) ----------------------------------------------------------
+OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", False)
+# Unverified requests expire, and their tokens with them, after this many days.
+OPTOUT_TOKEN_TTL_DAYS = env_int("OPTOUT_TOKEN_TTL_DAYS", 14, minimum=1)
+# Submissions per hour from one IP address and to one contact e-mail.
+OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP = env_int("OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP", 20, minimum=1)
+OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL = env_int(
+    "OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL", 5, minimum=1
+)
+# "Check now" runs per hour for one request (each run contacts the forges).
+OPTOUT_VERIFICATIONS_PER_HOUR = env_int("OPTOUT_VERIFICATIONS_PER_HOUR", 10, minimum=1)
 # One "Check now" stops starting new checks after this long; the rest wait for the next.
 OPTOUT_VERIFY_RUN_SECONDS = env_int("OPTOUT_VERIFY_RUN_SECONDS", 300, minimum=10)
-CELERY_BEAT_SCHEDULE["optout-verification-sweep"] = {
-    "task": "optout.tasks.verification_sweep",
-    "schedule": 5 * 60.0,
+# Outbound fetches to forges: whole-fetch time limit and the most bytes read.
+OPTOUT_OUTBOUND_TIMEOUT_SECONDS = env_int("OPTOUT_OUTBOUND_TIMEOUT_SECONDS", 15, minimum=1)
+OPTOUT_OUTBOUND_MAX_BYTES = env_int("OPTOUT_OUTBOUND_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
+# Only the tests turn this on: plain http to loopback forges they start themselves.
+OPTOUT_OUTBOUND_ALLOW_LOOPBACK = env_bool("OPTOUT_OUTBOUND_ALLOW_LOOPBACK", False)
+
+# --- Registry ---------------------------------------------------------------------------
+# Forges beyond the four defaults: a JSON list in the environment (docs/requests.md),
+# parsed into registry.forges.Forge objects; a bad value stops start-up, naming the key.
+REGISTRY_EXTRA_FORGES: list = forges_from_env("REGISTRY_EXTRA_FORGES")
+# Ed25519 key that signs registry checkpoints. In development it is generated into var/
+# on first use; in production it must be provided (and backed up: it is the log's identity).
+LOG_SIGNING_KEY_FILE = env_path("LOG_SIGNING_KEY_FILE", VAR_DIR / "log-signing.key")
+if not DEBUG and not env_str("LOG_SIGNING_KEY_FILE"):
+    raise ImproperlyConfigured(
+        "LOG_SIGNING_KEY_FILE must be set when DEBUG is off; create a key with "
+        "`python manage.py generate_signing_key PATH`."
+    )
+LOG_NAME = env_str("LOG_NAME", "optout.example/log")
+# Seconds between signed checkpoints: 0 signs after every change; N signs at most every N
+# seconds on append, and a periodic task signs what is left.
+LOG_CHECKPOINT_INTERVAL = env_int("LOG_CHECKPOINT_INTERVAL", 0, minimum=0)
+# The single check and the export's 304 skip DRF's request cycle (registry/api/fast.py);
+# false sends every call through DRF, for comparison or should the fast path misbehave.
+REGISTRY_API_FAST_PATH = env_bool("REGISTRY_API_FAST_PATH", True)
+# The single check answers from each process's copy of the active exclusions, up to this
+# many (registry/resident.py); above it, or when off, from the database.
+REGISTRY_RESIDENT_CHECK = env_bool("REGISTRY_RESIDENT_CHECK", True)
+REGISTRY_RESIDENT_MAX = env_int("REGISTRY_RESIDENT_MAX", 5_000_000, minimum=0)
+# Largest page of log entries or changes returned by one call.
+REGISTRY_PAGE_MAX = env_int("REGISTRY_PAGE_MAX", 10_000, minimum=1)
+
+# --- Dataset releases (governance) ------------------------------------------------------
+# Root under which dataset versions are written: a local path or any fsspec URL. Object
+# stores take their credentials and endpoint from the usual variables of their fsspec
+# backend (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL).
+DATASET_STORAGE_ROOT = env_str("DATASET_STORAGE_ROOT", str(VAR_DIR / "datasets"))
+RELEASE_SCHEDULE_SECONDS = env_int("RELEASE_SCHEDULE_SECONDS", 300, minimum=10)
+RELEASE_RECONCILE_SECONDS = env_int("RELEASE_RECONCILE_SECONDS", 600, minimum=10)
+# Threads that encode one shard at once (each holds a row group in memory). The output's
+# bytes do not depend on it. sched_getaffinity (the cores this process may use) is Linux
+# only; elsewhere every core counts.
+_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+RELEASE_SHARD_THREADS = env_int("RELEASE_SHARD_THREADS", min(4, _cores or 1), minimum=1)
+
+# --- Celery -----------------------------------------------------------------------------
+CELERY_BROKER_URL = env_redis_url("CELERY_BROKER_URL") or REDIS_URL
+# Without a broker, tasks run in-process (the embedded default for `make run`).
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = env_redis_url("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "portal")
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 60 * 60, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
+# Redis re-delivers an unacknowledged task after the visibility timeout. It must exceed
+# the hard time limit, or a long task still running would be handed to a second worker.
+CELERY_VISIBILITY_TIMEOUT = env_int(
+    "CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 15 * 60, minimum=1
+)
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT={CELERY_VISIBILITY_TIMEOUT} must be above "
+        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}."
+    )
+
+# Every periodic job, run by exactly one `celery beat`.
+CELERY_BEAT_SCHEDULE = {
+    "optout-notify-sweep": {"task": "optout.tasks.notify_sweep", "schedule": 120.0},
+    "optout-expire-unverified": {"task": "optout.tasks.expire_unverified", "schedule": 900.0},
+    "optout-verification-sweep": {"task": "optout.tasks.verification_sweep", "schedule": 300.0},
+    "registry-checkpoint-publish": {
+        "task": "registry.tasks.checkpoint_publish",
+        "schedule": float(max(LOG_CHECKPOINT_INTERVAL, 10)),
+    },
+    "releases-scheduled": {
+        "task": "governance.tasks.release_scheduled_task",
+        "schedule": RELEASE_SCHEDULE_SECONDS,
+    },
+    "releases-reconcile": {
+        "task": "governance.tasks.release_reconcile_task",
+        "schedule": RELEASE_RECONCILE_SECONDS,
+    },
 }

@@ -142,3 +142,18 @@ def test_gunicorn_workers_build_their_copy_of_the_exclusions_before_serving() ->
     finally:
         gc.unfreeze()
     assert RESIDENT._copy is not None and RESIDENT._copy.size == 1
+
+
+def test_settings_load_where_the_os_has_no_cpu_affinity() -> None:
+    """macOS has no os.sched_getaffinity; the settings count every core there."""
+    result = _run(
+        [
+            "-c",
+            "import os; del os.sched_getaffinity; import django; django.setup(); "
+            "from django.conf import settings; print(settings.RELEASE_SHARD_THREADS)",
+        ],
+        DJANGO_SETTINGS_MODULE="governance.settings",
+        DEBUG="true",
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip().splitlines()[-1]) == min(4, os.cpu_count() or 1)
