@@ -4,7 +4,11 @@ too, so the benchmark measures what production runs.
 
 Threads, because a request mostly waits on PostgreSQL and Redis; several processes with few
 threads each, because threads of one process take turns on the GIL, and with many of them
-a request can wait several turns: at 16 connections that was the p99 (docs/benchmarks.md).
+a request can wait several turns.
+
+Limits on the request line and headers are gunicorn's defaults (4094 bytes a line, 100
+headers of 8190 bytes); gunicorn answers a breach in plain text, so a reverse proxy in front
+should refuse those first (README, "Production").
 """
 
 import gc
@@ -20,19 +24,8 @@ backlog = 2048
 
 
 def post_worker_init(worker) -> None:
-    """Once the app is loaded in a worker: fix glibc's malloc thresholds, so that freed
-    large buffers go back to the system (``governance/malloc_tuning.py``); build the
-    worker's copy of the active exclusions, which answers single checks
-    (``registry/resident.py``; about a second at a million), so that no request waits for
-    it; then move everything made so far (Django's URL resolvers, models, settings:
-    ~120,000 objects) out of the cyclic garbage collector's reach. They live as long as
-    the process, yet each full collection walked them all: a bulk check of 10,000
-    repositories, which makes ~100,000 objects, set off such collections mid-call and paid
-    up to 90 ms for them (docs/benchmarks.md).
-    """
-    from governance.malloc_tuning import malloc_thresholds_fixed
-    from registry.resident import RESIDENT
-
-    malloc_thresholds_fixed()
-    RESIDENT.warm()
+    """Once the app is loaded in a worker, move everything made so far (Django's URL
+    resolvers, models, settings) out of the cyclic garbage collector's reach. They live as
+    long as the process, yet each full collection walked them all: a bulk check of 10,000
+    repositories, which makes ~100,000 objects, set off such collections mid-call."""
     gc.freeze()

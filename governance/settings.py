@@ -263,13 +263,6 @@ LOG_NAME = env_str("LOG_NAME", "optout.example/log")
 # Seconds between signed checkpoints: 0 signs after every change; N signs at most every N
 # seconds on append, and a periodic task signs what is left.
 LOG_CHECKPOINT_INTERVAL = env_int("LOG_CHECKPOINT_INTERVAL", 0, minimum=0)
-# The single check and the export's 304 skip DRF's request cycle (registry/api/fast.py);
-# false sends every call through DRF, for comparison or should the fast path misbehave.
-REGISTRY_API_FAST_PATH = env_bool("REGISTRY_API_FAST_PATH", True)
-# The single check answers from each process's copy of the active exclusions, up to this
-# many (registry/resident.py); above it, or when off, from the database.
-REGISTRY_RESIDENT_CHECK = env_bool("REGISTRY_RESIDENT_CHECK", True)
-REGISTRY_RESIDENT_MAX = env_int("REGISTRY_RESIDENT_MAX", 5_000_000, minimum=0)
 # Largest page of log entries or changes returned by one call.
 REGISTRY_PAGE_MAX = env_int("REGISTRY_PAGE_MAX", 10_000, minimum=1)
 

@@ -6,4 +6,4 @@ class RegistryConfig(AppConfig):
     verbose_name = "Exclusion registry"
 
     def ready(self) -> None:
-        from registry import receivers, schema  # noqa: F401  (signals; the OpenAPI token scheme)
+        from registry import schema  # noqa: F401  (the OpenAPI token scheme)

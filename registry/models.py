@@ -18,7 +18,6 @@ from django.db.models import Q
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from registry.enums import ExclusionKind, LogAction
-from registry.epoch import epoch_bump
 
 
 class Exclusion(models.Model):
@@ -112,17 +111,6 @@ class MerkleNode(models.Model):
         return f"node {self.position}"
 
 
-class EpochQuerySet(models.QuerySet):
-    """For the models the API's hot paths cache (``registry.epoch``): a bulk update also
-    invalidates every process's copy. Saves and deletes do so through
-    ``registry.receivers``."""
-
-    def update(self, **kwargs) -> int:
-        updated = super().update(**kwargs)
-        epoch_bump()
-        return updated
-
-
 class SignedCheckpoint(models.Model):
     """A tree size the log signed and published, with its root and signed note."""
 
@@ -130,8 +118,6 @@ class SignedCheckpoint(models.Model):
     root_hash = models.BinaryField(max_length=32)
     note = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = EpochQuerySet.as_manager()
 
     class Meta:
         ordering = ["-size"]
@@ -148,7 +134,7 @@ class PipelineToken(AbstractAPIKey):
 
     scopes = models.CharField(max_length=200, default="registry:read")
 
-    objects = APIKeyManager.from_queryset(EpochQuerySet)()
+    objects = APIKeyManager()
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "pipeline API token"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
@@ -163,49 +163,31 @@ def exclusions_matching_many(
 
 
 # The single check's one statement: the matching exclusion (repository first, then the
-# outermost namespace) and the log size together, in one round trip. On PostgreSQL it is
-# prepared once per connection, with its generic plan forced: planning it was three
-# quarters of its server time, on the API's hottest call (docs/benchmarks.md, "Pipeline
-# API"). Left to choose, PostgreSQL keeps planning it anew on every EXECUTE, because it
-# prices the generic plan's ``= ANY($2)`` for ten namespaces instead of one or two.
+# outermost namespace) and the log size together, in one round trip and one snapshot. Both
+# branches probe the index on active subjects (``registry_active_subject``). Plain SQL each
+# time: no session state (a prepared statement, a SET) survives PgBouncer's transaction mode.
 _CHECK = f"""
     SELECT kind, subject, {{since}}, (SELECT size FROM registry_loghead WHERE id = 1)
     FROM registry_exclusion
-    WHERE active AND ((kind = '{ExclusionKind.REPOSITORY.value}' AND subject = {{repository}})
-                      OR (kind = '{ExclusionKind.NAMESPACE.value}' AND subject {{in_namespaces}}))
+    WHERE active AND ((kind = '{ExclusionKind.REPOSITORY.value}' AND subject = %s)
+                      OR (kind = '{ExclusionKind.NAMESPACE.value}' AND subject IN ({{namespaces}})))
     UNION ALL
     SELECT NULL, NULL, NULL, (SELECT size FROM registry_loghead WHERE id = 1)
     ORDER BY 1 DESC NULLS LAST, 2
     LIMIT 1
 """  # noqa: S608 - only the kinds' constant values are interpolated
-_PREPARED_CHECK = _CHECK.format(
-    since=_PG_SINCE.format(c="created_at"), repository="$1", in_namespaces="= ANY($2)"
-)
 
 
 def repository_check(repository: str) -> tuple[dict | None, int]:
     """``(matching exclusion as kind/subject/since, log size)`` in one round trip."""
     namespaces = list(enclosing_namespaces(repository))
-    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the ``connection`` proxy looks it up
-    postgresql = db.vendor == "postgresql"
-    with db.cursor() as cursor:
-        if postgresql:
-            if getattr(db, "_registry_check_prepared_on", None) is not db.connection:
-                # plan_cache_mode is the session's; Django's own queries are never
-                # prepared on the server, so only this statement is affected. A rollback
-                # around this first call undoes the SET (not the PREPARE): slower, still right.
-                cursor.execute(
-                    "SET plan_cache_mode = force_generic_plan; "
-                    f"PREPARE registry_check(text, text[]) AS {_PREPARED_CHECK}"
-                )
-                db._registry_check_prepared_on = db.connection
-            cursor.execute("EXECUTE registry_check(%s, %s)", [repository, namespaces])
-        else:
-            placeholders = ", ".join(["%s"] * len(namespaces)) or "NULL"
-            sql = _CHECK.format(
-                since="created_at", repository="%s", in_namespaces=f"IN ({placeholders})"
-            )
-            cursor.execute(sql, [repository, *namespaces])
+    postgresql = connection.vendor == "postgresql"
+    sql = _CHECK.format(
+        since=_PG_SINCE.format(c="created_at") if postgresql else "created_at",
+        namespaces=", ".join(["%s"] * len(namespaces)) or "NULL",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [repository, *namespaces])
         kind, subject, since, size = cursor.fetchone()
     if kind is None:
         return None, size or 0

@@ -19,7 +19,6 @@ from rest_framework.request import Request
 from rest_framework_api_key.permissions import KeyParser
 
 from registry.enums import TokenScope
-from registry.epoch import EpochCache
 from registry.models import PipelineToken
 
 _parser = KeyParser()
@@ -55,34 +54,17 @@ def presented_key(request: Request | HttpRequest) -> str | None:
     return _parser.get(getattr(request, "_request", request)) or None
 
 
-def token_from_request(request: Request | HttpRequest) -> PipelineToken | None:
-    """The valid token the request carries, ``None`` without one; raises on a bad one.
-
-    The lookup is cached on the request: the permission and the throttle both ask.
-    """
-    request = getattr(request, "_request", request)  # cache on Django's request
-    if hasattr(request, "_pipeline_token"):
-        return request._pipeline_token
+def token_from_request(request: HttpRequest) -> PipelineToken | None:
+    """The valid token the request carries, ``None`` without one; raises on a bad one."""
     key = presented_key(request)
-    token = None
-    if key:
-        token = _usable_token(key)
-        if token is None:
-            raise AuthenticationFailed("The API token is unknown or revoked.")
-        if token.has_expired:
-            raise AuthenticationFailed("The API token has expired; ask a maintainer for a new one.")
-    request._pipeline_token = token
+    if not key:
+        return None
+    token = _usable_token(key)
+    if token is None:
+        raise AuthenticationFailed("The API token is unknown or revoked.")
+    if token.has_expired:
+        raise AuthenticationFailed("The API token has expired; ask a maintainer for a new one.")
     return token
-
-
-# Valid tokens by the key presented, while the registry's cache epoch holds: a revocation
-# (or any other write to a token) replaces the epoch, so it applies on the very next call.
-TOKENS: EpochCache[PipelineToken] = EpochCache(lambda key: _usable_token(key))
-
-
-def token_cached(key: str, *, epoch: str) -> PipelineToken | None:
-    """``_usable_token`` for a hot path that has read the epoch (``registry.throttles``)."""
-    return TOKENS.get(key, epoch=epoch)
 
 
 def _aware(value: object) -> object:
@@ -136,7 +118,7 @@ class HasRegistryRead(BasePermission):
     message = "This endpoint needs a token with the registry:read scope."
 
     def has_permission(self, request: Request, view: object) -> bool:
-        token = token_from_request(request)
+        token = request.auth  # set by ApiKeyChallenge, which every API view lists
         if token is None:
             raise NotAuthenticated(
                 "Send a pipeline token as 'Authorization: Api-Key <token>'; "

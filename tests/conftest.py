@@ -88,16 +88,12 @@ def _isolated_storage(settings, tmp_path: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache_namespace() -> Iterator[None]:
-    """Cache-backed counters (the optout submission throttles) start from zero in each test,
-    and the registry's cache epoch is new: nothing one test cached answers in the next."""
+    """Cache-backed counters (rate limits, the optout submission throttles) start from zero
+    in each test."""
     from django.core.cache import cache
-
-    from registry import epoch, resident
 
     previous = cache.key_prefix
     cache.key_prefix = f"test-{uuid.uuid4().hex[:12]}"
-    epoch._recent = None  # this process's copy of the epoch, from the last test's namespace
-    resident.RESIDENT.reset()  # a copy of the last test's exclusions, rolled back since
     yield
     cache.key_prefix = previous
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -20,13 +20,11 @@ from registry.api.common import (
     TOKEN_ERRORS,
     PlainTextParser,
     PublicMixin,
+    json_response,
 )
-from registry.api.fast import FastGet, json_response
 from registry.enums import ExclusionKind
 from registry.identifiers import IdentifierError, parse_identifier, parse_identifiers
-from registry.resident import RESIDENT
 from registry.selectors import exclusions_matching_many, repository_check
-from registry.throttles import AnonymousThrottle
 from registry.tokens import HasRegistryRead
 
 BULK_MAX = 10_000
@@ -52,15 +50,10 @@ class ExclusionSerializer(serializers.Serializer):
     since = serializers.DateTimeField(source="created_at")
 
 
-def _plausible(repo: str) -> bool:
-    """The cheap checks ``InputSerializer`` makes, without running it."""
-    stripped = repo.strip()
-    return bool(stripped) and len(stripped) <= 600 and repo.isprintable()
-
-
 def _answer(canonical: str) -> dict:
-    # From this process's copy of the exclusions when it has one (registry.resident).
-    match, size = RESIDENT.check(canonical) or repository_check(canonical)
+    """The check's answer as ``CheckView.OutputSerializer`` renders it (tested), built from
+    the selector's row: PostgreSQL formats the date, so no model instance is made."""
+    match, size = repository_check(canonical)
     return {
         "repo": canonical,
         "excluded": match is not None,
@@ -69,7 +62,7 @@ def _answer(canonical: str) -> dict:
     }
 
 
-class CheckView(FastGet, PublicMixin, APIView):
+class CheckView(PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
         repo = serializers.CharField(
             max_length=600, help_text="A repository: owner/name, host/owner/name or a URL."
@@ -80,10 +73,7 @@ class CheckView(FastGet, PublicMixin, APIView):
         repo = serializers.CharField(help_text="The canonical id.")
         excluded = serializers.BooleanField()
         exclusion = ExclusionSerializer(allow_null=True)
-        log_size = serializers.IntegerField(
-            help_text="The log size whose state this answers: changes committed within about "
-            "the last second may not be in it yet."
-        )
+        log_size = serializers.IntegerField(help_text="The log size whose state this answers.")
 
     @extend_schema(
         operation_id="check_one",
@@ -92,13 +82,10 @@ class CheckView(FastGet, PublicMixin, APIView):
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        # The serializers above document the shape; running them costs more CPU than the
-        # lookup (docs/api.md, "Performance"), so they run only to word an error.
-        repo = request.query_params.get("repo") or ""
-        if not _plausible(repo):
-            self.InputSerializer(data=request.query_params).is_valid(raise_exception=True)
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
         try:
-            identifier = parse_identifier(repo)
+            identifier = parse_identifier(params.validated_data["repo"])
         except IdentifierError as exc:
             raise serializers.ValidationError({"repo": [str(exc)]}) from None
         if identifier.kind != ExclusionKind.REPOSITORY:
@@ -106,24 +93,6 @@ class CheckView(FastGet, PublicMixin, APIView):
                 {"repo": ["Give a repository (owner/name), not a whole namespace."]}
             )
         return Response(_answer(identifier.canonical))
-
-    def fast_get(self, request: HttpRequest) -> HttpResponse | None:
-        """An anonymous check of a valid repository (``registry.api.fast``)."""
-        if request.GET.keys() != {"repo"} or "HTTP_AUTHORIZATION" in request.META:
-            return None  # token holders are counted by token, in the full cycle
-        repo = request.GET["repo"]
-        if not _plausible(repo):
-            return None
-        try:
-            identifier = parse_identifier(repo)
-        except IdentifierError:
-            return None
-        if identifier.kind != ExclusionKind.REPOSITORY:
-            return None
-        counted = AnonymousThrottle().count(request)
-        if counted is not None and not counted.allowed:
-            return None  # the full cycle answers 429 from this count
-        return json_response(_answer(identifier.canonical))
 
     class BulkInputSerializer(serializers.Serializer):
         repos = serializers.ListField(
@@ -212,6 +181,4 @@ class CheckView(FastGet, PublicMixin, APIView):
             "errors": len(results) - len(canonical),
             "results": results,
         }
-        # Encoded straight to bytes, as DRF's renderer would (registry.api.fast): for 10,000
-        # results its negotiation and rendering machinery cost more than the encoding.
         return json_response(body)

@@ -1,9 +1,11 @@
-"""Pieces shared by the registry's API views: error schema, text parser, throttles."""
+"""Pieces shared by the registry's API views: error schema, text parser, throttles, JSON."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
@@ -14,6 +16,18 @@ from registry.tokens import ApiKeyChallenge, HasRegistryRead
 
 MAX_INDEX = 2**62  # log positions fit a signed 64-bit column with room; larger is an error
 MAX_TEXT_BODY = 8 * 1024 * 1024  # 10,000 lines of at most ~600 characters, with room
+# Valid in JSON, not in JavaScript source: DRF's renderer escapes them, and so do we.
+_LINE_SEPARATOR = "\u2028".encode()
+_PARAGRAPH_SEPARATOR = "\u2029".encode()
+
+
+def json_response(body: object) -> HttpResponse:
+    """``body`` as DRF's ``JSONRenderer`` renders it (compact, UTF-8, U+2028/9 escaped), for
+    the bulk check's up to 10,000 results: orjson encodes them several times faster than
+    the json module, to the same bytes (tested against DRF's renderer)."""
+    encoded = orjson.dumps(body)
+    encoded = encoded.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
+    return HttpResponse(encoded, content_type="application/json")
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -18,18 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry.api.common import MAX_INDEX, TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
-from registry.api.fast import FastGet
-from registry.checkpoints import (
-    checkpoint_head,
-    checkpoint_head_cached,
-    checkpoint_latest,
-    checkpoint_signed,
-)
-from registry.enums import ExclusionKind, LogAction, TokenScope
-from registry.epoch import epoch_recent
+from registry.checkpoints import checkpoint_head, checkpoint_latest, checkpoint_signed
+from registry.enums import ExclusionKind, LogAction
 from registry.exports import FORMATS, export_chunks, export_path, format_tag, materialise
 from registry.models import LogEntry
-from registry.tokens import presented_key, token_cached
 
 _GZIP = re.compile(r"(^|,)\s*gzip\s*(;\s*q\s*=\s*(?!0(\.0*)?\s*(,|$))[0-9.]+\s*)?(,|$)")
 
@@ -63,7 +55,7 @@ class _FormatIsOurs(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class ExportView(FastGet, TokenMixin, APIView):
+class ExportView(TokenMixin, APIView):
     content_negotiation_class = _FormatIsOurs
     renderer_classes = [JSONRenderer]
 
@@ -140,30 +132,6 @@ class ExportView(FastGet, TokenMixin, APIView):
                 f'attachment; filename="exclusions-{checkpoint.size}.{fmt}"'
             )
         return self._headers(response, etag, checkpoint.size, checkpoint.root_hash)
-
-    def fast_get(self, request: HttpRequest) -> HttpResponse | None:
-        """A pipeline polling the latest list it already holds: 304 with no round trip.
-
-        The token and the checkpoint head come from this process's copies while the
-        registry's cache epoch holds (``registry.epoch``; this process reads the epoch
-        again once a second). Like GitHub's API, a 304 is not counted against the rate
-        limit: it is the cheapest answer there is, and the one pipelines should ask for."""
-        if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
-        fmt = request.GET.get("format", "txt")
-        key = presented_key(request)
-        if not (if_none_match and key and request.GET.keys() <= {"format"} and fmt in FORMATS):
-            return None
-        epoch = epoch_recent()
-        token = token_cached(key, epoch=epoch)
-        if token is None or token.has_expired or not token.has_scope(TokenScope.REGISTRY_READ):
-            return None  # the full cycle answers 401 or 403
-        head = checkpoint_head_cached(epoch=epoch)
-        if head is None:
-            return None
-        etag = _etag(head[0], head[1], fmt, gzip=_wants_gzip(request))
-        if not _matches(if_none_match, etag):
-            return None  # the full cycle serves the body, and counts the call
-        return self._headers(HttpResponse(status=304), etag, *head)
 
     @staticmethod
     def _headers(response: HttpResponse, etag: str, size: int, root_hash: bytes) -> HttpResponse:

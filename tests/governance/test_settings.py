@@ -128,32 +128,3 @@ def test_gunicorn_workers_freeze_what_loading_the_app_made() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_gunicorn_workers_build_their_copy_of_the_exclusions_before_serving() -> None:
-    from registry.resident import RESIDENT
-    from registry.services import exclusion_add
-
-    exclusion_add(kind="repository", subject="github.com/a/b", cause="c")
-    hooks = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
-    try:
-        hooks["post_worker_init"](worker=None)
-    finally:
-        gc.unfreeze()
-    assert RESIDENT._copy is not None and RESIDENT._copy.size == 1
-
-
-def test_settings_load_where_the_os_has_no_cpu_affinity() -> None:
-    """macOS has no os.sched_getaffinity; the settings count every core there."""
-    result = _run(
-        [
-            "-c",
-            "import os; del os.sched_getaffinity; import django; django.setup(); "
-            "from django.conf import settings; print(settings.RELEASE_SHARD_THREADS)",
-        ],
-        DJANGO_SETTINGS_MODULE="governance.settings",
-        DEBUG="true",
-    )
-    assert result.returncode == 0, result.stderr
-    assert int(result.stdout.strip().splitlines()[-1]) == min(4, os.cpu_count() or 1)

@@ -1,13 +1,18 @@
 import base64
 import csv
+import datetime as dt
 import gzip
 import io
 import json
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from rest_framework.renderers import JSONRenderer
 
 from registry import merkle, notes
+from registry.api.common import json_response
 from registry.checkpoints import checkpoint_latest, verifier_key
 from registry.services import exclusion_add, exclusion_remove
 
@@ -27,6 +32,52 @@ def test_check_answers_with_the_matching_namespace_exclusion(client) -> None:
     assert body["repo"] == "github.com/org/repo"
     assert body["excluded"] is True
     assert body["exclusion"]["subject"] == "github.com/org"
+
+
+@pytest.mark.parametrize(
+    "repo", ["github.com/org/repo", "https://github.com/Org/Repo.git", "x/y", "a/b"]
+)
+def test_check_answers_what_its_output_serializer_renders(client, repo) -> None:
+    """The answer is built from the selector's row, not by running the serializer that
+    documents it: both must give the same JSON, to the character of the date."""
+    from registry.api.check import CheckView
+    from registry.models import Exclusion
+    from registry.selectors import exclusion_matching, log_size
+
+    exclusion_add(kind="namespace", subject="github.com/org", cause="c:1")
+    exclusion_add(kind="repository", subject="github.com/x/y", cause="c:2")
+    Exclusion.objects.filter(subject="github.com/x/y").update(
+        created_at=dt.datetime(2026, 3, 4, 5, 6, 7, 80, tzinfo=dt.UTC)
+    )
+    response = client.get("/api/v1/check", {"repo": repo})
+    assert response.status_code == 200
+    canonical = response.json()["repo"]
+    match = exclusion_matching(canonical)
+    rendered = CheckView.OutputSerializer(
+        {
+            "repo": canonical,
+            "excluded": match is not None,
+            "exclusion": match,
+            "log_size": log_size(),
+        }
+    ).data
+    assert response.content == JSONRenderer().render(rendered)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(body=st.dictionaries(st.text(max_size=8), _json_values, max_size=4))
+@example(body={"in\u2028put": ["\u2029", '\x00\x1f\x7f"\\/é'], "n": 2**64 - 1})
+def test_json_response_has_the_bytes_of_drfs_renderer(body) -> None:
+    """Lines echoed back by the bulk check are any text a caller sent: escapes must agree."""
+    assert json_response(body).content == JSONRenderer().render(body)
 
 
 def test_check_errors_have_the_single_error_shape(client) -> None:
@@ -355,3 +406,27 @@ def test_a_request_during_a_build_gets_the_whole_list(client, auth) -> None:
     after = client.get("/api/v1/exclusions/export", {"format": "ndjson"}, **auth)
     assert b"".join(after.streaming_content) == expected
     assert path.read_bytes() == expected
+
+
+def test_a_revoked_token_is_refused_on_the_very_next_304(client, auth) -> None:
+    from registry.models import PipelineToken
+
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="c:1")
+    etag = client.get("/api/v1/exclusions/export", **auth)["ETag"]
+    assert (
+        client.get("/api/v1/exclusions/export", HTTP_IF_NONE_MATCH=etag, **auth).status_code == 304
+    )
+    PipelineToken.objects.update(revoked=True)
+    refused = client.get("/api/v1/exclusions/export", HTTP_IF_NONE_MATCH=etag, **auth)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "The API token is unknown or revoked."
+
+
+def test_a_304_is_one_indexed_query_after_the_token_s(
+    client, auth, django_assert_num_queries
+) -> None:
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="c:1")
+    etag = client.get("/api/v1/exclusions/export", **auth)["ETag"]
+    with django_assert_num_queries(2):  # the token, then the checkpoint head
+        answer = client.get("/api/v1/exclusions/export", HTTP_IF_NONE_MATCH=etag, **auth)
+    assert answer.status_code == 304
