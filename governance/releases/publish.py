@@ -7,7 +7,8 @@ with it and the redelivered task takes over.
 
 Steps (each a named crash point, see ``crash.py``):
 
-1. ``metadata_written``: changelog.json, CHANGELOG.md and README.md in a private assembly
+1. ``metadata_written``: changelog.json, CHANGELOG.md, README.md and repositories.parquet
+   (``repository_list.py``: which repositories the version holds, for lookups) in a private assembly
    folder (``.work/<version>/assembly``) beside hard links (server-side copies on an
    object store) of exactly the shard files the database recorded;
 2. ``manifest_written``: manifest.json, listing every file with its hash;
@@ -51,6 +52,11 @@ from governance.releases.layout import (
 )
 from governance.releases.locks import PUBLISH, step_lock
 from governance.releases.manifest import build_manifest, manifest_bytes
+from governance.releases.repository_list import (
+    REPOSITORIES_NAME,
+    repository_list,
+    write_repository_list,
+)
 from governance.releases.storage import Store
 from governance.signals import version_published
 
@@ -158,6 +164,10 @@ def _assemble_and_move(
     for name, content in metadata.items():
         written = store.write_bytes(f"{assembly}/{name}", content)
         described.append({"path": name, "sha256": written.sha256, "bytes": written.bytes})
+    written = write_repository_list(
+        store, f"{assembly}/{REPOSITORIES_NAME}", repository_list(store, version, shards, built)
+    )
+    described.append({"path": REPOSITORIES_NAME, "sha256": written.sha256, "bytes": written.bytes})
     crash_point("metadata_written")
     with store.open_read(f"{assembly}/{DATA_DIR}/{shards[0].name}") as handle:
         schema = pq.ParquetFile(handle).schema_arrow

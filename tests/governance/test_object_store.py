@@ -76,6 +76,7 @@ def test_a_release_reads_and_publishes_on_an_object_store(s3, tmp_path) -> None:
         "changelog.json",
         "data",
         "manifest.json",
+        "repositories.parquet",
     ]
     manifest = json.loads(s3.cat(f"{folder}/manifest.json"))
     assert s3.cat(f"{folder}/_COMMITTED").decode() == second.manifest_sha256
