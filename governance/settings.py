@@ -265,6 +265,9 @@ LOG_NAME = env_str("LOG_NAME", "optout.example/log")
 LOG_CHECKPOINT_INTERVAL = env_int("LOG_CHECKPOINT_INTERVAL", 0, minimum=0)
 # Largest page of log entries or changes returned by one call.
 REGISTRY_PAGE_MAX = env_int("REGISTRY_PAGE_MAX", 10_000, minimum=1)
+# Public files (log tiles, range files) on any fsspec root; empty: under the dataset
+# storage root (docs/mirroring.md).
+REGISTRY_PUBLIC_ROOT = env_str("REGISTRY_PUBLIC_ROOT", "")
 
 # --- Dataset releases (governance) ------------------------------------------------------
 # Root under which dataset versions are written: a local path or any fsspec URL. Object
@@ -308,6 +311,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.checkpoint_publish",
         "schedule": float(max(LOG_CHECKPOINT_INTERVAL, 10)),
     },
+    # Publishes the newest checkpoint's public files if the task queued for it was lost.
+    "registry-mirror-catch-up": {"task": "registry.mirror_tasks.mirror_catch_up", "schedule": 60.0},
     "releases-scheduled": {
         "task": "governance.tasks.release_scheduled_task",
         "schedule": RELEASE_SCHEDULE_SECONDS,

@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/requests/", include("optout.api_urls")),
     path(".well-known/", include("registry.well_known_urls")),
+    path("mirror/", include("registry.mirror_urls")),  # log tiles, range files (static copies)
     path("api/v1/", include("governance.api_urls")),  # dataset versions (releases)
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

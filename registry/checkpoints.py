@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,6 +29,8 @@ from registry.epoch import EpochCache
 from registry.models import SignedCheckpoint
 from registry.selectors import log_size
 from registry.signing import load_signing_key
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ def _store(size: int, *, current: int) -> Checkpoint:
     except IntegrityError:
         return _from_row(SignedCheckpoint.objects.get(size=size))
     transaction.on_commit(lambda: _queue_exports(size))
+    transaction.on_commit(lambda: _queue_mirror(size))
     return _from_row(row)
 
 
@@ -72,6 +76,17 @@ def _queue_exports(size: int) -> None:
     from registry.tasks import exports_precompute
 
     exports_precompute.delay(size=size)
+
+
+def _queue_mirror(size: int) -> None:
+    """Tiles and range files of the new checkpoint (``registry.mirror_tasks``). A failure
+    to queue never reaches the committed change: the periodic catch-up publishes it."""
+    from registry.mirror_tasks import mirror_publish
+
+    try:
+        mirror_publish.delay(size=size)
+    except Exception:
+        logger.exception("Could not queue the public files of checkpoint %s.", size)
 
 
 def checkpoint_signed(size: int) -> Checkpoint | None:

@@ -1,11 +1,12 @@
 """Stand-alone pipeline client for the exclusion registry. It fails closed.
 
-No Django: the standard library and ``cryptography`` only, plus the registry's two pure
-modules ``registry/merkle.py`` and ``registry/notes.py`` (copy the three files together
-to use the client elsewhere). Run it as::
+No Django: the standard library and ``cryptography`` only, plus the registry's pure
+modules ``registry/merkle.py``, ``registry/notes.py`` and ``registry/tlog_tiles.py`` (copy
+the four files together to use the client elsewhere). Run it as::
 
     python -m registry.client sync --url https://portal.example --token KEY \\
         --state-dir ./optout-state [--key 'name+keyid+base64key']
+    python -m registry.client sync --tiles https://mirror.example/log --state-dir …
     python -m registry.client check --state-dir ./optout-state owner/name host/owner/name …
 
 ``sync`` fetches the signed checkpoint, checks its signature against the pinned verifier
@@ -14,7 +15,9 @@ entries, recomputes the Merkle root from them (so a rewritten entry is caught) a
 then writes the new exclusion list and checkpoint, atomically: the state directory's
 ``current`` link is switched to a complete new snapshot in one ``rename``. On a bad
 signature, an inconsistent or forked log, a rewritten entry or a network error it exits
-non-zero, says why, and leaves the state untouched.
+non-zero, says why, and leaves the state untouched. ``--tiles`` reads the same log from
+a static copy in the C2SP tlog-tiles layout (no API, no token) with the same checks, the
+consistency proof computed from the tiles.
 
 ``check`` answers from the last synced state, offline. Exit codes: ``sync`` 0 done,
 1 refused (verification failed), 2 error (network, usage); ``check`` 0 none excluded,
@@ -37,11 +40,11 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from registry import merkle, notes
+from registry import merkle, notes, tlog_tiles
 
 PAGE = 10_000
 REPOSITORY, NAMESPACE = "repository", "namespace"
@@ -196,8 +199,7 @@ def _apply(exclusions: set[tuple[str, str]], index: int, leaf: str) -> None:
         exclusions.discard((kind, subject))
 
 
-def sync(server: Server, state_dir: Path, pinned_key: str | None) -> tuple[State, int]:
-    """Bring the state up to the server's signed checkpoint; return it and entries applied."""
+def _trusted_start(state_dir: Path, pinned_key: str | None) -> State:
     old = load_state(state_dir)
     if old is None:
         if not pinned_key:
@@ -206,50 +208,131 @@ def sync(server: Server, state_dir: Path, pinned_key: str | None) -> tuple[State
             key = notes.parse_verifier_key(pinned_key)
         except notes.NoteError as exc:
             raise ClientError(f"--key: {exc}") from None
-        old = State(key, "", 0, merkle.EMPTY_ROOT, [], set())
-    elif pinned_key and notes.parse_verifier_key(pinned_key) != old.key:
+        return State(key, "", 0, merkle.EMPTY_ROOT, [], set())
+    if pinned_key and notes.parse_verifier_key(pinned_key) != old.key:
         raise Refused("--key differs from the key pinned in the state directory.")
-    note = server.get("/api/v1/log/checkpoint").decode("utf-8", "replace")
+    return old
+
+
+def _verified_checkpoint(note: str, old: State) -> notes.ParsedCheckpoint:
     try:
         new = notes.verify_checkpoint(note, old.key)
     except notes.NoteError as exc:
         raise Refused(f"The checkpoint does not verify: {exc}") from None
     if new.size < old.size:
         raise Refused(f"The log shrank from {old.size} to {new.size} entries: it was rolled back.")
-    if new.size == old.size:
-        if new.root_hash != old.root:
-            raise Refused(f"Two different roots for size {new.size}: the log forked.")
-        return old, 0
-    if old.size > 0:
-        proof = server.get_json("/api/v1/log/proof/consistency", first=old.size, second=new.size)
-        try:
-            merkle.verify_consistency(
-                first=old.size,
-                second=new.size,
-                first_root=old.root,
-                second_root=new.root_hash,
-                proof=_hashes(proof.get("hashes", [])),
-            )
-        except merkle.ProofError as exc:
-            raise Refused(f"Inconsistent with the checkpoint trusted last: {exc}") from None
+    if new.size == old.size and new.root_hash != old.root:
+        raise Refused(f"Two different roots for size {new.size}: the log forked.")
+    return new
+
+
+def _check_consistency(old: State, new: notes.ParsedCheckpoint, proof: list[bytes]) -> None:
+    try:
+        merkle.verify_consistency(
+            first=old.size,
+            second=new.size,
+            first_root=old.root,
+            second_root=new.root_hash,
+            proof=proof,
+        )
+    except merkle.ProofError as exc:
+        raise Refused(f"Inconsistent with the checkpoint trusted last: {exc}") from None
+
+
+def _extend(
+    old: State, new: notes.ParsedCheckpoint, note: str, leaves: Iterable[tuple[int, str]]
+) -> State:
+    """Apply the entries ``[old.size, new.size)`` and check they hash to the signed root."""
     frontier, exclusions, index = list(old.frontier), set(old.exclusions), old.size
-    while index < new.size:
-        page = server.get_json("/api/v1/log/entries", start=index, end=new.size)
+    for position, leaf in leaves:
+        if position != index:
+            raise Refused(f"Expected log entry {index}, got entry {position}.")
+        frontier, _ = merkle.frontier_append(frontier, index, merkle.leaf_hash(leaf.encode()))
+        _apply(exclusions, index, leaf)
+        index += 1
+        if index == new.size:
+            break
+    if index != new.size:
+        raise ClientError(f"The server returned entries up to {index}, not {new.size}.")
+    if merkle.frontier_root(frontier) != new.root_hash:
+        raise Refused("The entries served do not hash to the signed root: an entry was rewritten.")
+    return State(old.key, note, new.size, new.root_hash, frontier, exclusions)
+
+
+def _api_leaves(server: Server, start: int, end: int) -> Iterator[tuple[int, str]]:
+    index = start
+    while index < end:
+        page = server.get_json("/api/v1/log/entries", start=index, end=end)
         entries = page.get("entries") or []
         if not entries:
             raise ClientError(f"The server returned no entries from {index}.")
         for entry in entries:
             if entry.get("index") != index or not isinstance(entry.get("leaf"), str):
                 raise Refused(f"Expected log entry {index}, got {str(entry)[:200]}.")
-            leaf = entry["leaf"]
-            frontier, _ = merkle.frontier_append(frontier, index, merkle.leaf_hash(leaf.encode()))
-            _apply(exclusions, index, leaf)
+            yield index, entry["leaf"]
             index += 1
-            if index == new.size:
-                break
-    if merkle.frontier_root(frontier) != new.root_hash:
-        raise Refused("The entries served do not hash to the signed root: an entry was rewritten.")
-    state = State(old.key, note, new.size, new.root_hash, frontier, exclusions)
+            if index == end:
+                return
+
+
+def sync(server: Server, state_dir: Path, pinned_key: str | None) -> tuple[State, int]:
+    """Bring the state up to the server's signed checkpoint; return it and entries applied."""
+    old = _trusted_start(state_dir, pinned_key)
+    note = server.get("/api/v1/log/checkpoint").decode("utf-8", "replace")
+    new = _verified_checkpoint(note, old)
+    if new.size == old.size:
+        return old, 0
+    if old.size > 0:
+        proof = server.get_json("/api/v1/log/proof/consistency", first=old.size, second=new.size)
+        _check_consistency(old, new, _hashes(proof.get("hashes", [])))
+    state = _extend(old, new, note, _api_leaves(server, old.size, new.size))
+    save_state(state_dir, state)
+    return state, new.size - old.size
+
+
+def _tile_fetcher(mirror: Server) -> Callable[[str], bytes]:
+    def fetch(path: str) -> bytes:
+        return mirror.get(f"/{path}")
+
+    return fetch
+
+
+def _tile_leaves(mirror: Server, start: int, end: int) -> Iterator[tuple[int, str]]:
+    for n in range(start // tlog_tiles.TILE_WIDTH, (end - 1) // tlog_tiles.TILE_WIDTH + 1):
+        width = tlog_tiles.tile_width(end, 0, n)
+        try:
+            leaves = tlog_tiles.decode_bundle(mirror.get(f"/{tlog_tiles.bundle_path(n, width)}"))
+        except ValueError as exc:
+            raise Refused(f"Entry bundle {n} is malformed: {exc}") from None
+        if len(leaves) != width:
+            raise Refused(f"Entry bundle {n} holds {len(leaves)} entries, not {width}.")
+        for offset, leaf in enumerate(leaves):
+            index = n * tlog_tiles.TILE_WIDTH + offset
+            if index >= start:
+                yield index, leaf.decode("utf-8", "replace")
+
+
+def sync_tiles(mirror: Server, state_dir: Path, pinned_key: str | None) -> tuple[State, int]:
+    """``sync`` from a static copy of the log in the C2SP tlog-tiles layout (no API).
+
+    The same checks: the checkpoint's signature, no rollback, no fork, a consistency proof
+    from the trusted checkpoint (computed from the tiles), and the entries hashed again.
+    """
+    old = _trusted_start(state_dir, pinned_key)
+    note = mirror.get("/checkpoint").decode("utf-8", "replace")
+    new = _verified_checkpoint(note, old)
+    if new.size == old.size:
+        return old, 0
+    reader = tlog_tiles.TileReader(new.size, _tile_fetcher(mirror))
+    try:
+        if reader.root() != new.root_hash:
+            raise Refused("The tiles do not hash to the signed root: a tile was changed.")
+        proof = reader.consistency_proof(old.size) if old.size else []
+    except ValueError as exc:
+        raise Refused(f"A tile is malformed: {exc}") from None
+    if old.size > 0:
+        _check_consistency(old, new, proof)
+    state = _extend(old, new, note, _tile_leaves(mirror, old.size, new.size))
     save_state(state_dir, state)
     return state, new.size - old.size
 
@@ -296,7 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     sync_cmd = commands.add_parser("sync", help="Verify and pull the signed exclusion list.")
-    sync_cmd.add_argument("--url", required=True, help="The portal's base URL.")
+    source = sync_cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument("--url", help="The portal's base URL.")
+    source.add_argument(
+        "--tiles", help="A static copy of the log in the tlog-tiles layout (its URL prefix)."
+    )
     sync_cmd.add_argument("--token", default=os.environ.get("OPTOUT_TOKEN"))
     sync_cmd.add_argument("--state-dir", required=True, type=Path)
     sync_cmd.add_argument("--key", help="The log's verifier key (required on first sync).")
@@ -308,9 +395,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "sync":
         try:
-            state, applied = sync(
-                Server(args.url, args.token, args.timeout), args.state_dir, args.key
-            )
+            if args.tiles:  # a static mirror: no token goes to it
+                mirror = Server(args.tiles, None, args.timeout)
+                state, applied = sync_tiles(mirror, args.state_dir, args.key)
+            else:
+                server = Server(args.url, args.token, args.timeout)
+                state, applied = sync(server, args.state_dir, args.key)
         except Refused as exc:
             print(f"REFUSED: {exc} The state was left untouched.", file=sys.stderr)
             return 1

@@ -142,3 +142,16 @@ class PipelineToken(AbstractAPIKey):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes.split()
+
+
+class PublishedMirror(models.Model):
+    """How far one set of public files (``tiles``, ``ranges``) has been written to the
+    public store (``registry.public_store``). Publishers lock the row, so two tasks never
+    write the same set at once, and a task whose checkpoint is already out returns."""
+
+    name = models.CharField(max_length=16, unique=True)
+    size = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} published to size {self.size}"

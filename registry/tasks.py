@@ -8,6 +8,7 @@ from django.db import transaction
 from registry import exports
 from registry.checkpoints import checkpoint_head
 from registry.checkpoints import checkpoint_publish as publish
+from registry.mirror_tasks import mirror_catch_up, mirror_publish  # noqa: F401  (registers them)
 from registry.models import LogHead
 
 

@@ -38,6 +38,7 @@ def test_every_periodic_job_names_a_registered_task() -> None:
         "optout.tasks.expire_unverified",
         "optout.tasks.verification_sweep",
         "registry.tasks.checkpoint_publish",
+        "registry.mirror_tasks.mirror_catch_up",
         "governance.tasks.release_scheduled_task",
         "governance.tasks.release_reconcile_task",
     }
