@@ -7,10 +7,11 @@ Host header), and a crash must still answer API clients in the documented shape.
 
 from __future__ import annotations
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from governance.api_errors import error_body
+from governance.api_errors import error_body, refusal
 
 _API_PREFIXES = ("/api/", "/.well-known/")
 
@@ -33,6 +34,9 @@ def _answer(request: HttpRequest, status: int) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, SuspiciousOperation) and request.path.startswith(_API_PREFIXES):
+        status, code, message = refusal(exception)
+        return JsonResponse(error_body(code, message), status=status)
     return _answer(request, 400)
 
 

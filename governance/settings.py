@@ -206,7 +206,14 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "governance.api_errors.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    # DRF's JSON parser, bounded in size and nesting (registry/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "registry.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # A fixed-window counter that lets calls through when Redis is down (registry/throttles.py).
+    "DEFAULT_THROTTLE_CLASSES": ["registry.throttles.AnonymousThrottle"],
     # Anonymous callers are counted by address, token holders by token.
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_RATE", "120/minute"),

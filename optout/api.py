@@ -10,7 +10,6 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +33,7 @@ from optout.verification import (
     VerificationThrottled,
     verification_start,
 )
+from registry.api.parsers import JSONParser
 from registry.enums import ExclusionKind
 
 

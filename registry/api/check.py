@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +18,7 @@ from registry.api.common import (
     PublicMixin,
     json_response,
 )
+from registry.api.parsers import JSONParser
 from registry.enums import ExclusionKind
 from registry.identifiers import IdentifierError, parse_identifier, parse_identifiers
 from registry.selectors import exclusions_matching_many, repository_check
@@ -132,13 +129,7 @@ class CheckView(PublicMixin, APIView):
         ),
     )
     def post(self, request: Request) -> HttpResponse:
-        try:
-            data = request.data
-        except RequestDataTooBig:
-            raise ParseError(
-                f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; "
-                "send fewer repositories a call."
-            ) from None
+        data = request.data
         if isinstance(data, str) and request.content_type.startswith("text/plain"):
             lines = data.splitlines()
             if len(lines) > BULK_MAX:
