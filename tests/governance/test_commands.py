@@ -40,7 +40,7 @@ def test_verify_version_passes_on_a_published_version(tmp_path, capsys) -> None:
     kept = sum(1 for name in names if not name.startswith("owner-00001/"))
     assert kept < 600
     assert capsys.readouterr().out == (
-        f"demo 1.0.0 verified: 6 files re-hashed, {kept} rows checked, no excluded repository.\n"
+        f"demo 1.0.0 verified: 7 files re-hashed, {kept} rows checked, no excluded repository.\n"
     )
 
 
