@@ -1,4 +1,5 @@
-"""Dataset versions in the pipeline API: list datasets, their versions and manifests, verify."""
+"""Datasets in the API: datasets, versions and manifests, changelogs, verification, the
+lookup of a repository or an owner, and the transparency figures."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from governance.enums import VerificationStatus, VersionStatus
 from governance.models import Dataset, DatasetVersion
 from governance.releases.verify import verification_request
 from governance.selectors import next_release_at, published_versions
+from governance.version_files import changelog_entries, version_changelog
+from optout.lookup import lookup
+from optout.transparency import transparency_figures
 from registry.api.common import ErrorSerializer
+from registry.enums import ExclusionKind
+from registry.identifiers import IdentifierError, parse_identifier
 
 
 class VersionSummarySerializer(serializers.Serializer):
@@ -159,3 +165,198 @@ class VersionVerifyView(APIView):
         )
         response["Location"] = request.path
         return response
+
+
+class LookupView(APIView):
+    """Which published versions of a dataset hold a repository, or an owner's repositories."""
+
+    class InputSerializer(serializers.Serializer):
+        repo = serializers.CharField(
+            required=False,
+            max_length=600,
+            help_text="A repository: owner/name, host/owner/name, a URL or an SSH address.",
+        )
+        owner = serializers.CharField(
+            required=False,
+            max_length=600,
+            help_text="A user or organisation: host/owner, or a URL to it.",
+        )
+        page = serializers.IntegerField(required=False, min_value=1, default=1)
+
+        def validate(self, data: dict) -> dict:
+            if ("repo" in data) == ("owner" in data):
+                raise serializers.ValidationError(
+                    {"repo": ["Give exactly one of repo=owner/name or owner=host/owner."]}
+                )
+            return data
+
+    class VersionHitSerializer(serializers.Serializer):
+        version = serializers.CharField(source="version.version")
+        published_at = serializers.DateTimeField(source="version.published_at")
+        indexed = serializers.BooleanField(
+            help_text="False for a version published before versions listed their repositories."
+        )
+        present = serializers.BooleanField()
+        rows = serializers.IntegerField()
+        shards = serializers.ListField(child=serializers.CharField(), help_text="Data files.")
+        repositories = serializers.IntegerField(help_text="For an owner: its repositories.")
+
+    class OwnerRepositorySerializer(serializers.Serializer):
+        repository = serializers.CharField()
+        rows = serializers.IntegerField()
+
+    class OutputSerializer(serializers.Serializer):
+        dataset = serializers.CharField()
+        kind = serializers.CharField(help_text="repository or namespace")
+        canonical = serializers.CharField()
+        excluded = serializers.BooleanField(help_text="An active exclusion covers it now.")
+        excluded_by = serializers.CharField(allow_null=True)
+        pending = serializers.BooleanField(
+            help_text="An open request naming it awaits proof or review."
+        )
+        applied_in_version = serializers.CharField(
+            allow_null=True, help_text="The first version built without it."
+        )
+        next_release_at = serializers.DateTimeField(allow_null=True)
+        versions = serializers.ListField(child=serializers.DictField())
+        repositories = serializers.DictField(
+            allow_null=True,
+            help_text="For an owner: {version, count, rows, page, pages, items: "
+            "[{repository, rows}]} in the latest version.",
+        )
+
+    @extend_schema(
+        operation_id="dataset_lookup",
+        parameters=[InputSerializer],
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(ErrorSerializer),
+            404: OpenApiResponse(ErrorSerializer),
+            429: OpenApiResponse(ErrorSerializer),
+        },
+        description=(
+            "Is a repository (repo=) or an owner (owner=) in this dataset? Every published "
+            "version (newest first, up to 20) with its rows, whether it is excluded now, "
+            "pending, and the version that first left it out. For an owner, its "
+            "repositories in the latest version, 50 a page."
+        ),
+    )
+    def get(self, request: Request, name: str) -> Response:
+        dataset = get_object_or_404(Dataset, name=name)
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        field = "repo" if "repo" in params.validated_data else "owner"
+        try:
+            identifier = parse_identifier(params.validated_data[field])
+        except IdentifierError as exc:
+            raise serializers.ValidationError({field: [str(exc)]}) from None
+        wanted = ExclusionKind.REPOSITORY if field == "repo" else ExclusionKind.NAMESPACE
+        if identifier.kind != wanted:
+            raise serializers.ValidationError(
+                {
+                    field: [
+                        "That is an owner: ask with owner=."
+                        if field == "repo"
+                        else "That is a repository: ask with repo=."
+                    ]
+                }
+            )
+        page = params.validated_data["page"]
+        answer = lookup(identifier, datasets=[dataset], page=page)
+        row = answer.datasets[0]
+        repositories = None
+        if row.page is not None:
+            repositories = {
+                "version": row.latest.version.version,
+                "count": row.page.repositories,
+                "rows": row.page.rows,
+                "page": page,
+                "pages": row.pages,
+                "items": self.OwnerRepositorySerializer(row.page.items, many=True).data,
+            }
+        return Response(
+            {
+                "dataset": dataset.name,
+                "kind": identifier.kind,
+                "canonical": identifier.canonical,
+                "excluded": answer.exclusion is not None,
+                "excluded_by": answer.exclusion.subject if answer.exclusion else None,
+                "pending": answer.pending,
+                "applied_in_version": row.applied_in.version if row.applied_in else None,
+                "next_release_at": row.next_release_at,
+                "versions": self.VersionHitSerializer(row.versions, many=True).data,
+                "repositories": repositories,
+            }
+        )
+
+
+class ChangelogView(APIView):
+    class OutputSerializer(serializers.Serializer):
+        dataset = serializers.CharField()
+        version = serializers.CharField()
+        previous_version = serializers.CharField(allow_null=True)
+        checkpoint = serializers.DictField(help_text="{from, to}: registry log sizes.")
+        totals = serializers.DictField()
+        count = serializers.IntegerField(help_text="Entries matching the search.")
+        page = serializers.IntegerField()
+        pages = serializers.IntegerField()
+        entries = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="{change: removed|reincluded, exclusion, kind, repositories, rows}",
+        )
+
+    class InputSerializer(serializers.Serializer):
+        q = serializers.CharField(required=False, max_length=200, help_text="Search text.")
+        page = serializers.IntegerField(required=False, min_value=1, default=1)
+
+    @extend_schema(
+        operation_id="version_changelog",
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, 404: OpenApiResponse(ErrorSerializer)},
+        description="A published version's changelog, 100 entries a page, searchable.",
+    )
+    def get(self, request: Request, name: str, version: str) -> Response:
+        found = get_object_or_404(
+            DatasetVersion.objects.select_related("dataset"),
+            dataset__name=name,
+            version=version,
+            status=VersionStatus.PUBLISHED,
+        )
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            changelog = version_changelog(found)
+        except FileNotFoundError:
+            raise NotFound(f"The changelog of {found.label} is missing from storage.") from None
+        entries = changelog_entries(changelog, search=params.validated_data.get("q", ""))
+        size = 100
+        pages = max(1, -(-len(entries) // size))
+        page = min(params.validated_data["page"], pages)
+        return Response(
+            {
+                "dataset": found.dataset.name,
+                "version": found.version,
+                "previous_version": changelog.get("previous_version"),
+                "checkpoint": changelog.get("checkpoint", {}),
+                "totals": changelog.get("totals", {}),
+                "count": len(entries),
+                "page": page,
+                "pages": pages,
+                "entries": entries[(page - 1) * size : page * size],
+            }
+        )
+
+
+class TransparencyView(APIView):
+    @extend_schema(
+        operation_id="transparency",
+        responses={200: OpenApiResponse(description="The transparency page's figures.")},
+        description=(
+            "Requests by state and per week; median and 90th percentile seconds from "
+            "verified to approved and from approved to applied; the review queue's length "
+            "and its oldest item's age; the next scheduled release; active exclusions per "
+            "week; rows left out of each published version."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        return Response(transparency_figures().as_json())

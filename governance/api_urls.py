@@ -9,6 +9,13 @@ app_name = "datasets-api"
 urlpatterns = [
     path("datasets/", api.DatasetListView.as_view(), name="datasets"),
     path("datasets/<slug:name>/versions/", api.DatasetVersionListView.as_view(), name="versions"),
+    path("datasets/<slug:name>/lookup", api.LookupView.as_view(), name="lookup"),
+    path(
+        "datasets/<slug:name>/versions/<str:version>/changelog/",
+        api.ChangelogView.as_view(),
+        name="changelog",
+    ),
+    path("transparency", api.TransparencyView.as_view(), name="transparency"),
     path(
         "datasets/<slug:name>/versions/<str:version>/verify/",
         api.VersionVerifyView.as_view(),

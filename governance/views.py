@@ -1,35 +1,194 @@
-"""Project-wide pages: the home page and a health check."""
+"""Public pages: the home page (with the lookup), datasets and their versions, the policy,
+and a health check."""
 
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, render
 
-from governance.models import Dataset
+from governance.charts import bar_chart
+from governance.enums import VersionStatus
+from governance.models import Dataset, DatasetVersion
+from governance.releases.layout import dataset_store, final_path
 from governance.selectors import next_release_at, published_versions
+from governance.version_files import (
+    changelog_entries,
+    signed_url,
+    version_changelog,
+    version_files,
+)
+from optout.enums import RequestStatus
+from optout.lookup import lookup
+from optout.transparency import transparency_figures
+from registry.identifiers import IdentifierError, parse_identifier
 from registry.models import Exclusion
 from registry.selectors import log_size
 
+QUERY_MAX = 600
+
+
+def _page_number(raw: str) -> int:
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+
 
 def home(request: HttpRequest) -> HttpResponse:
-    datasets = [
-        {
-            "dataset": dataset,
-            "latest": published_versions(dataset).first(),
-            "next_release_at": next_release_at(dataset),
-        }
-        for dataset in Dataset.objects.order_by("name")
-    ]
-    context = {
-        "active_exclusions": Exclusion.objects.filter(active=True).count(),
-        "log_size": log_size(),
-        "datasets": datasets,
-    }
-    return render(request, "governance/home.html", context)
+    query = request.GET.get("q", "").strip()
+    context: dict[str, object] = {"query": query}
+    status = 200
+    if query:
+        try:
+            if len(query) > QUERY_MAX:
+                raise IdentifierError(
+                    f"That is {len(query)} characters long; paste one repository or owner "
+                    f"(at most {QUERY_MAX} characters)."
+                )
+            identifier = parse_identifier(query)
+        except IdentifierError as exc:
+            context["error"] = str(exc)
+            status = 400
+        else:
+            context["answer"] = lookup(identifier, page=_page_number(request.GET.get("page", "")))
+    else:
+        context["datasets"] = [
+            {
+                "dataset": dataset,
+                "latest": published_versions(dataset).first(),
+                "next_release_at": next_release_at(dataset),
+            }
+            for dataset in Dataset.objects.order_by("name")
+        ]
+        context["active_exclusions"] = Exclusion.objects.filter(active=True).count()
+        context["log_size"] = log_size()
+    return render(request, "governance/home.html", context, status=status)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+# --- dataset pages -------------------------------------------------------------------------
+
+CHANGELOG_PAGE = 100
+
+
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    rows = [
+        {
+            "dataset": dataset,
+            "latest": published_versions(dataset).first(),
+            "versions": published_versions(dataset).count(),
+            "next_release_at": next_release_at(dataset),
+        }
+        for dataset in Dataset.objects.order_by("name")
+    ]
+    return render(request, "governance/dataset_list.html", {"rows": rows})
+
+
+def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, name=name)
+    context = {
+        "dataset": dataset,
+        "versions": published_versions(dataset),
+        "next_release_at": next_release_at(dataset),
+    }
+    return render(request, "governance/dataset_detail.html", context)
+
+
+def _published(name: str, version: str) -> DatasetVersion:
+    return get_object_or_404(
+        DatasetVersion.objects.select_related("dataset", "previous"),
+        dataset__name=name,
+        version=version,
+        status=VersionStatus.PUBLISHED,
+    )
+
+
+def version_detail(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    found = _published(name, version)
+    search = request.GET.get("q", "").strip()[:200]
+    try:
+        changelog = version_changelog(found)
+    except FileNotFoundError:
+        changelog = None
+    entries, page, pages = [], 1, 1
+    if changelog is not None:
+        entries = changelog_entries(changelog, search=search)
+        pages = max(1, -(-len(entries) // CHANGELOG_PAGE))
+        page = min(_page_number(request.GET.get("page", "")), pages)
+        entries = entries[(page - 1) * CHANGELOG_PAGE : page * CHANGELOG_PAGE]
+    manifest = found.manifest or {}
+    context = {
+        "dataset": found.dataset,
+        "version": found,
+        "manifest": manifest,
+        "files": version_files(found),
+        "changelog": changelog,
+        "entries": entries,
+        "search": search,
+        "page": page,
+        "pages": pages,
+        "reused": found.shards_reused,
+    }
+    return render(request, "governance/version_detail.html", context)
+
+
+def version_file(request: HttpRequest, name: str, version: str, path: str) -> HttpResponse:
+    """A file the version's manifest lists (or the manifest): streamed from local storage,
+    or a redirect to a signed URL on an object store. Any other path is a 404."""
+    found = _published(name, version)
+    if path not in {entry["path"] for entry in version_files(found)}:
+        raise Http404(f"{found.label} has no file {path}")
+    store = dataset_store(found.dataset)
+    full = f"{final_path(store, found.version)}/{path}"
+    if store.local:
+        return FileResponse(
+            open(full, "rb"),
+            as_attachment=True,
+            filename=path.rsplit("/", 1)[-1],
+        )
+    return HttpResponseRedirect(signed_url(store, full))
+
+
+def policy(request: HttpRequest) -> HttpResponse:
+    context = {"datasets": Dataset.objects.order_by("name")}
+    return render(request, "governance/policy.html", context)
+
+
+def transparency(request: HttpRequest) -> HttpResponse:
+    figures = transparency_figures()
+    context = {
+        "figures": figures,
+        "states": [
+            (RequestStatus(state).label, count)
+            for state, count in figures.requests_by_state.items()
+        ],
+        "requests_chart": bar_chart(
+            [(week[5:], count) for week, count in figures.requests_per_week],
+            title="Requests submitted per week",
+            chart_id="requests-per-week",
+        ),
+        "exclusions_chart": bar_chart(
+            [(week[5:], count) for week, count in figures.exclusions_per_week],
+            title="Active exclusions at the end of each week",
+            chart_id="exclusions-per-week",
+        ),
+        "rows_chart": bar_chart(
+            [
+                (f"{row['dataset']} {row['version']}", row["rows_removed"])
+                for row in figures.rows_removed_per_version[-12:]
+            ],
+            title="Rows left out of each version",
+            chart_id="rows-removed",
+        ),
+    }
+    return render(request, "governance/transparency.html", context)

@@ -29,7 +29,11 @@ from optout.verification import VerificationRefused, verification_start
 
 
 def submit(request: HttpRequest) -> HttpResponse:
-    form = SubmitRequestForm(request.POST or None)
+    if request.method == "POST":
+        form = SubmitRequestForm(request.POST)
+    else:
+        # Pre-filled from the home page's "Request removal" (?subjects=github.com/octo/x).
+        form = SubmitRequestForm(initial={"subjects": request.GET.get("subjects", "")[:600]})
     context: dict[str, object] = {"form": form}
     if request.method != "POST":
         return render(request, "optout/submit.html", context)
