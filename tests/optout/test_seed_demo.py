@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from governance.models import DatasetVersion
-from optout.models import RemovalRequest
+from optout.models import RemovalRequest, VerificationAttempt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,3 +31,21 @@ def test_seeding_refuses_a_production_site(settings) -> None:
     with pytest.raises(CommandError, match="embedded development site"):
         call_command("seed_demo")
     assert not RemovalRequest.objects.exists()
+
+
+def test_the_demos_verified_requests_carry_their_evidence_and_no_mail_floods_the_console(
+    capsys, settings
+) -> None:
+    settings.DEBUG = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+    call_command("seed_demo")
+
+    out = capsys.readouterr().out
+    for request in RemovalRequest.objects.filter(status__in=["verified", "applied"]):
+        for subject in request.subjects.all():
+            assert subject.verified_at is not None
+            attempt = VerificationAttempt.objects.get(subject=subject)
+            assert attempt.succeeded and attempt.evidence["demo"] is True
+    assert "Subject:" not in out  # no e-mail printed
+    assert out.strip().splitlines()[-1].startswith("Maintainer login for /admin/")

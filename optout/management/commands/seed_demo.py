@@ -7,20 +7,26 @@ dependency graph, because it drives all three apps (governance may not import op
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
 
 from governance.demo_data import generate_shards
 from governance.enums import VersionStatus
 from governance.models import Dataset, DatasetVersion
 from governance.releases import release_start
-from optout.enums import RequestStatus
+from optout.enums import RequestStatus, VerificationMethod
 from optout.models import RemovalRequest
+from optout.proofs import Proof
 from optout.services import request_submit, request_transition
+from optout.verification import request_verify
+from registry.enums import ExclusionKind
+from registry.identifiers import Identifier
 from registry.signing import load_signing_key
 
 DEMO_USERNAME = "maintainer"
@@ -38,6 +44,42 @@ DEMO_REQUESTS = [
 ]
 
 
+class RecordedDemoProof:
+    """Evidence for the demo's verified requests, as the file method or the namespace
+    proof records it, without fetching from a forge (the demo has none to fetch from).
+
+    It goes through the real verification service, so the run, the attempt, the subject's
+    proof and the transition to verified are what a real check writes; the message and
+    the evidence say it was recorded for the demo.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.method = (
+            VerificationMethod.NAMESPACE_REPOSITORY
+            if kind == ExclusionKind.NAMESPACE
+            else VerificationMethod.REPOSITORY_FILE
+        )
+
+    def applies_to(self, identifier: Identifier) -> bool:
+        return True
+
+    def check(self, *, identifier: Identifier, token: str, memo: dict) -> Proof:
+        commit = hashlib.sha1(identifier.canonical.encode()).hexdigest()  # noqa: S324 - a label
+        if self.method == VerificationMethod.NAMESPACE_REPOSITORY:
+            message = (
+                f"Found the repository dataset-optout-{token} under {identifier.canonical} "
+                "(demo data: recorded, not fetched)."
+            )
+            evidence = {"repository": f"{identifier.canonical}/dataset-optout-{token}"}
+        else:
+            message = (
+                f"Found .dataset-optout with the token on the default branch (main, commit "
+                f"{commit[:10]}) of {identifier.canonical} (demo data: recorded, not fetched)."
+            )
+            evidence = {"branch": "main", "commit": commit}
+        return Proof(True, message, {**evidence, "demo": True})
+
+
 class Command(BaseCommand):
     help = "Create the demo maintainer, dataset and requests (idempotent)."
 
@@ -45,15 +87,18 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("seed_demo is for the embedded development site (DEBUG=true).")
         load_signing_key()  # generates var/log-signing.key on first run
-        self._maintainer()
-        dataset = self._dataset()
-        self._requests()
-        if not DatasetVersion.objects.filter(
-            dataset=dataset, status=VersionStatus.PUBLISHED
-        ).exists():
-            version = release_start(dataset_id=dataset.id)
-            version.refresh_from_db()
-            self.stdout.write(f"Released {version.label}: {version.status}.")
+        # The demo's own e-mails (one per transition, one per applied request) would bury
+        # the maintainer's login under pages of console output: they are kept in memory.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            dataset = self._dataset()
+            self._requests()
+            if not DatasetVersion.objects.filter(
+                dataset=dataset, status=VersionStatus.PUBLISHED
+            ).exists():
+                version = release_start(dataset_id=dataset.id)
+                version.refresh_from_db()
+                self.stdout.write(f"Released {version.label}: {version.status}.")
+        self._maintainer()  # last, so the login is the last thing printed before serving
 
     def _maintainer(self) -> None:
         credentials = Path(settings.VAR_DIR) / "demo-maintainer.txt"
@@ -90,6 +135,10 @@ class Command(BaseCommand):
                 continue
             result = request_submit(lines=subjects, contact_email=contact, reason="demo request")
             for status in path:
+                if status == RequestStatus.VERIFIED:
+                    kind = result.request.subjects.first().kind
+                    request_verify(request_id=result.request.id, methods=(RecordedDemoProof(kind),))
+                    continue
                 request_transition(
                     request_id=result.request.id,
                     to_status=status,
