@@ -1,13 +1,15 @@
 """Stand-alone pipeline client for the exclusion registry. It fails closed.
 
 No Django: the standard library and ``cryptography`` only, plus the registry's pure
-modules ``registry/merkle.py``, ``registry/notes.py`` and ``registry/tlog_tiles.py`` (copy
-the four files together to use the client elsewhere). Run it as::
+modules ``registry/merkle.py``, ``registry/notes.py``, ``registry/tlog_tiles.py`` and
+``registry/ranges_format.py`` (copy the five files together to use the client elsewhere).
+Run it as::
 
     python -m registry.client sync --url https://portal.example --token KEY \\
         --state-dir ./optout-state [--key 'name+keyid+base64key']
     python -m registry.client sync --tiles https://mirror.example/log --state-dir …
     python -m registry.client check --state-dir ./optout-state owner/name host/owner/name …
+    python -m registry.client check --private https://portal.example/mirror --key … owner/name
 
 ``sync`` fetches the signed checkpoint, checks its signature against the pinned verifier
 key, checks the consistency proof from the checkpoint it trusted last, fetches the new log
@@ -19,9 +21,10 @@ non-zero, says why, and leaves the state untouched. ``--tiles`` reads the same l
 a static copy in the C2SP tlog-tiles layout (no API, no token) with the same checks, the
 consistency proof computed from the tiles.
 
-``check`` answers from the last synced state, offline. Exit codes: ``sync`` 0 done,
-1 refused (verification failed), 2 error (network, usage); ``check`` 0 none excluded,
-1 at least one excluded, 2 error.
+``check`` answers from the last synced state, offline; ``check --private`` answers from a
+mirror's signed range files, sending only 3-hex-character hash prefixes. Exit codes:
+``sync`` 0 done, 1 refused (verification failed), 2 error (network, usage); ``check`` 0
+none excluded, 1 at least one excluded, 2 error or refused.
 
 Snapshot files: ``checkpoint`` (the signed note), ``key`` (the verifier key),
 ``tree.json`` (size and frontier hashes), ``exclusions.tsv`` (``kind<TAB>subject``, sorted).
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import ipaddress
 import json
 import os
@@ -44,7 +48,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from registry import merkle, notes, tlog_tiles
+from registry import merkle, notes, ranges_format, tlog_tiles
 
 PAGE = 10_000
 REPOSITORY, NAMESPACE = "repository", "namespace"
@@ -159,6 +163,9 @@ class Server:
         self.token = token
         self.timeout = timeout
 
+    def under(self, folder: str) -> Server:
+        return Server(f"{self.url}/{folder}", self.token, self.timeout)
+
     def get(self, path: str, **params: object) -> bytes:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
         request = urllib.request.Request(f"{self.url}{path}{query}")  # noqa: S310 (scheme checked)
@@ -199,16 +206,19 @@ def _apply(exclusions: set[tuple[str, str]], index: int, leaf: str) -> None:
         exclusions.discard((kind, subject))
 
 
+def _parse_key(text: str) -> notes.VerifierKey:
+    try:
+        return notes.parse_verifier_key(text)
+    except notes.NoteError as exc:
+        raise ClientError(f"--key: {exc}") from None
+
+
 def _trusted_start(state_dir: Path, pinned_key: str | None) -> State:
     old = load_state(state_dir)
     if old is None:
         if not pinned_key:
             raise ClientError("First sync: pass --key with the log's verifier key to pin it.")
-        try:
-            key = notes.parse_verifier_key(pinned_key)
-        except notes.NoteError as exc:
-            raise ClientError(f"--key: {exc}") from None
-        return State(key, "", 0, merkle.EMPTY_ROOT, [], set())
+        return State(_parse_key(pinned_key), "", 0, merkle.EMPTY_ROOT, [], set())
     if pinned_key and notes.parse_verifier_key(pinned_key) != old.key:
         raise Refused("--key differs from the key pinned in the state directory.")
     return old
@@ -370,6 +380,74 @@ def excluded_by(repo: str, exclusions: set[tuple[str, str]]) -> tuple[str, str] 
     return None
 
 
+# --- private lookups (range files) -------------------------------------------------------
+
+
+class PrivateLookup:
+    """Answers checks from a mirror's range files: only hash prefixes leave this process.
+
+    The manifest must be signed by the pinned key. With a synced state it must also be the
+    trusted checkpoint or extend it (a consistency proof computed from the mirror's tiles),
+    so a mirror cannot answer from an older or forked registry. Each range file must hash
+    to the manifest's value.
+    """
+
+    def __init__(self, mirror: Server, key: notes.VerifierKey, trusted: State | None) -> None:
+        self.mirror = mirror
+        self.key = key
+        latest = mirror.get(f"/{ranges_format.LATEST}").decode("ascii", "replace").strip()
+        if not latest.isdigit():
+            raise ClientError(f"{ranges_format.LATEST} holds {latest[:40]!r}, not a log size.")
+        note = mirror.get(f"/{ranges_format.manifest_path(int(latest))}").decode("utf-8", "replace")
+        try:
+            text = notes.verify_note(note, key)
+            self.size, root, self.files = ranges_format.parse_manifest(text, origin=key.name)
+        except (notes.NoteError, ranges_format.RangeError) as exc:
+            raise Refused(f"The range manifest does not verify: {exc}") from None
+        if self.size != int(latest):
+            raise Refused(f"The manifest is for size {self.size}, not {latest}.")
+        if trusted is not None:
+            signed = notes.ParsedCheckpoint(key.name, self.size, root)
+            self._bind(trusted, signed)
+        self._ranges: dict[str, set[str]] = {}
+
+    def _bind(self, trusted: State, signed: notes.ParsedCheckpoint) -> None:
+        if signed.size < trusted.size:
+            raise Refused(
+                f"The ranges are of size {signed.size}, older than the trusted {trusted.size}."
+            )
+        if signed.size == trusted.size:
+            if signed.root_hash != trusted.root:
+                raise Refused(f"Two different roots for size {signed.size}: the log forked.")
+            return
+        reader = tlog_tiles.TileReader(signed.size, _tile_fetcher(self.mirror.under("log")))
+        try:
+            proof = reader.consistency_proof(trusted.size)
+        except ValueError as exc:
+            raise Refused(f"A tile is malformed: {exc}") from None
+        _check_consistency(trusted, signed, proof)
+
+    def _range(self, prefix: str) -> set[str]:
+        if prefix not in self._ranges:
+            written, digest = self.files[prefix]
+            data = self.mirror.get(f"/{ranges_format.file_path(prefix, written)}")
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise Refused(f"Range file {prefix} does not match the signed manifest.")
+            self._ranges[prefix] = set(data.decode("ascii", "replace").split())
+        return self._ranges[prefix]
+
+    def excluded_by(self, repo: str) -> tuple[str, str] | None:
+        for key in ranges_format.lookup_keys(repo):
+            digest = ranges_format.key_hash(key)
+            if digest[ranges_format.PREFIX_HEX :] in self._range(
+                digest[: ranges_format.PREFIX_HEX]
+            ):
+                if key.endswith("/*"):
+                    return (NAMESPACE, key[:-2])
+                return (REPOSITORY, key)
+        return None
+
+
 # --- command line -----------------------------------------------------------------------
 
 
@@ -389,7 +467,18 @@ def main(argv: list[str] | None = None) -> int:
     sync_cmd.add_argument("--key", help="The log's verifier key (required on first sync).")
     sync_cmd.add_argument("--timeout", type=float, default=30.0)
     check_cmd = commands.add_parser("check", help="Check repositories against the synced list.")
-    check_cmd.add_argument("--state-dir", required=True, type=Path)
+    check_cmd.add_argument(
+        "--state-dir", type=Path, help="The synced state (required without --private)."
+    )
+    check_cmd.add_argument(
+        "--private",
+        metavar="URL",
+        help="Check against a mirror's range files instead (e.g. https://portal.example/mirror): "
+        "only a 3-hex-character hash prefix per name is sent. The state's checkpoint, if any, "
+        "must be the ranges' or an ancestor of it.",
+    )
+    check_cmd.add_argument("--key", help="The log's verifier key (with --private and no state).")
+    check_cmd.add_argument("--timeout", type=float, default=30.0)
     check_cmd.add_argument("repos", nargs="*", help="Repositories; '-' or none reads stdin.")
     args = parser.parse_args(argv)
 
@@ -414,17 +503,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        state = load_state(args.state_dir)
-        if state is None:
+        state = load_state(args.state_dir) if args.state_dir else None
+        lookup: Callable[[str], tuple[str, str] | None]
+        if not args.private and not args.state_dir:
+            raise ClientError("check needs --state-dir (a synced state) or --private URL.")
+        if args.private:
+            if state is None and not args.key:
+                raise ClientError("--private needs --key, or a --state-dir synced before.")
+            key = state.key if state else _parse_key(args.key)
+            private = PrivateLookup(Server(args.private, None, args.timeout), key, state)
+            lookup = private.excluded_by
+        elif state is None:
             raise ClientError(f"No synced state in {args.state_dir}; run sync first.")
+        else:
+            exclusions = state.exclusions
+            lookup = lambda repo: excluded_by(repo, exclusions)  # noqa: E731
         repos = args.repos if args.repos and args.repos != ["-"] else sys.stdin.read().split()
         any_excluded = False
         for text in repos:
             repo = canonical(text)
-            match = excluded_by(repo, state.exclusions)
+            match = lookup(repo)
             any_excluded |= match is not None
             verdict = f"excluded\t{repo}\tby {match[0]} {match[1]}" if match else f"allowed\t{repo}"
             print(verdict)
+    except Refused as exc:
+        print(f"REFUSED: {exc} No answer was given.", file=sys.stderr)
+        return 2
     except ClientError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2

@@ -5,17 +5,29 @@ from __future__ import annotations
 from celery import shared_task
 
 from registry.checkpoints import checkpoint_head
+from registry.ranges import ranges_publish
 from registry.tiles import tiles_publish
 
 
 @shared_task(name="registry.mirror_tasks.mirror_publish")
 def mirror_publish(*, size: int) -> int:
-    """Tiles of the checkpoint of ``size`` (queued after it is signed). Safe to run twice."""
-    return tiles_publish(size)
+    """Tiles and range files of the checkpoint of ``size`` (queued after it is signed).
+
+    Range files are skipped once a newer checkpoint exists: its own task writes them, and
+    only the newest is looked up. Safe to run twice.
+    """
+    published = tiles_publish(size)
+    head = checkpoint_head()
+    if head is None or head[0] <= size:
+        ranges_publish(size)
+    return published
 
 
 @shared_task(name="registry.mirror_tasks.mirror_catch_up")
 def mirror_catch_up() -> int | None:
     """Periodic: publish the newest checkpoint if its queued task was lost."""
     head = checkpoint_head()
-    return None if head is None else tiles_publish(head[0])
+    if head is None:
+        return None
+    ranges_publish(head[0])
+    return tiles_publish(head[0])

@@ -20,7 +20,7 @@ from registry.public_store import PublicStore
 _N = r"(?:x\d{3}/)*\d{3}(?:\.p/(?:[1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-5]))?"
 IMMUTABLE = re.compile(
     rf"^(?:log/tile/(?:[0-9]|[1-5][0-9]|6[0-3])/{_N}|log/tile/entries/{_N}"
-    r"|ranges/(?:0|[1-9]\d{0,18})/(?:manifest|[0-9a-f]{3}))$"
+    r"|ranges/(?:0|[1-9]\d{0,18})/(?:manifest|[0-9a-f]{3})|ranges/empty)$"
 )
 MOVING = {"log/checkpoint", "ranges/latest"}
 FOREVER = "public, max-age=31536000, immutable"

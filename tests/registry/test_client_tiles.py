@@ -3,11 +3,6 @@ no Django), and every tampering it refuses from the API refused from the tiles t
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,34 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)  # checkpoints publish tile
 
 
 @pytest.fixture
-def static_mirror(tmp_path) -> Iterator[str]:
-    """``python -m http.server`` over the public store: a plain static host."""
-    root = Path(public_root())
-    root.mkdir(parents=True, exist_ok=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("python -m http.server did not start")
-            time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/log"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+def static_mirror(static_host) -> str:
+    return f"{static_host[0]}/log"
 
 
 def _log_dir() -> Path:

@@ -60,3 +60,22 @@ def test_before_any_publication_the_checkpoint_is_not_found(client) -> None:
 
 def test_it_refuses_writes(client, published) -> None:
     assert client.post("/mirror/log/checkpoint").status_code == 405
+
+
+def test_the_latest_ranges_pointer_moves_with_an_etag(client, published) -> None:
+    from registry.ranges import ranges_publish
+
+    ranges_publish(3)
+    response = client.get("/mirror/ranges/latest")
+    assert (response.status_code, response.content) == (200, b"3\n")
+    assert response["Cache-Control"] == "public, max-age=5"
+    assert (
+        client.get("/mirror/ranges/latest", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+    )
+    exclusion_add(kind="repository", subject="github.com/a/9", cause="c:9")
+    ranges_publish(4)
+    moved = client.get("/mirror/ranges/latest", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert (moved.status_code, moved.content) == (200, b"4\n")
+    manifest = client.get("/mirror/ranges/4/manifest")
+    assert manifest["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get("/mirror/ranges/empty").status_code == 200
