@@ -1,5 +1,7 @@
 """Every page a newcomer opens first answers, and each ModelAdmin page renders."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -59,3 +61,13 @@ def test_the_admin_offers_only_pipeline_tokens_not_the_unused_library_keys(clien
     index = client.get("/admin/").content.decode()
     assert "/admin/registry/pipelinetoken/" in index
     assert "/admin/rest_framework_api_key/" not in index
+
+
+def test_the_api_docs_load_swagger_ui_from_our_own_static_files(client) -> None:
+    body = client.get("/api/docs/").content.decode()
+
+    assets = re.findall(r'(?:src|href)="([^"]+)"', body)
+    scripts = [a for a in assets if a.endswith(".js")]
+    assert scripts and all(a.startswith("/static/") for a in scripts)
+    assert "//" not in "".join(a for a in assets if a != "#")  # nothing from another host
+    assert "cdn" not in body.lower()
