@@ -2,49 +2,54 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.template.defaultfilters import pluralize
+from django.utils.html import format_html
 
-from registry.admin_base import RecordAdmin
+from registry.admin_base import ReasonForm, RecordAdmin, reason_page
 from registry.enums import TokenScope
 from registry.models import Exclusion, LogEntry, PipelineToken, SignedCheckpoint
 from registry.services import RegistryError, exclusion_revoke
 
-
-class RevokeForm(forms.Form):
-    reason = forms.CharField(
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why the exclusion ends. It is recorded with the log entry; owners read it.",
-    )
+REVOKE_PERMISSION = "registry.revoke_exclusion"
 
 
-@admin.action(description="Revoke selected exclusions (asks for a reason)", permissions=["view"])
+@admin.action(description="Revoke selected exclusions (asks for a reason)", permissions=["revoke"])
 def revoke(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
     exclusions = list(queryset.filter(active=True).order_by("subject"))
-    form = RevokeForm(request.POST if "apply" in request.POST else None)
-    if form.is_bound and form.is_valid():
-        done = 0
-        for exclusion in exclusions:
-            try:
-                removed = exclusion_revoke(
-                    exclusion_id=exclusion.id,
-                    actor=request.user.get_username(),
-                    reason=form.cleaned_data["reason"],
-                )
-            except RegistryError as exc:
-                modeladmin.message_user(request, f"{exclusion.subject}: {exc}", messages.ERROR)
-                continue
-            done += removed is not None
-        modeladmin.message_user(request, f"{done} exclusion(s) revoked.")
-        return None
     if not exclusions:
         modeladmin.message_user(request, "None of the selected exclusions is active.")
         return None
-    return TemplateResponse(
-        request,
-        "registry/admin/revoke.html",
-        {**modeladmin.admin_site.each_context(request), "exclusions": exclusions, "form": form},
-    )
+    form = ReasonForm(request.POST if "apply" in request.POST else None)
+    if not (form.is_bound and form.is_valid()):
+        return reason_page(
+            modeladmin,
+            request,
+            action="revoke",
+            title=f"Revoke {len(exclusions)} exclusion{pluralize(len(exclusions))}",
+            explanation=(
+                "The repositories come back in the next dataset version. Each revocation is "
+                "a signed entry in the public log, and the reason below is recorded with it. "
+                "To end an owner's request and tell them why, revoke it on the request's page."
+            ),
+            items=[f"{e.get_kind_display()} {e.subject} (caused by {e.cause})" for e in exclusions],
+            selected=[e.pk for e in exclusions],
+            form=form,
+            button="Revoke",
+        )
+    done = 0
+    for exclusion in exclusions:
+        try:
+            removed = exclusion_revoke(
+                exclusion_id=exclusion.id,
+                actor=request.user.get_username(),
+                reason=form.cleaned_data["reason"],
+            )
+        except RegistryError as exc:
+            modeladmin.message_user(request, f"{exclusion.subject}: {exc}", messages.ERROR)
+            continue
+        done += removed is not None
+    modeladmin.message_user(request, f"{done} exclusion(s) revoked.")
+    return None
 
 
 @admin.register(Exclusion)
@@ -53,6 +58,9 @@ class ExclusionAdmin(RecordAdmin):
     list_filter = ["kind", "active"]
     search_fields = ["subject", "cause"]
     actions = [revoke]
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REVOKE_PERMISSION)
 
 
 @admin.register(LogEntry)
@@ -80,13 +88,20 @@ class PipelineTokenForm(forms.ModelForm):
         return " ".join(sorted(self.cleaned_data["scopes"]))
 
 
+NO_EXPIRY_HELP = (
+    "When the token stops working. Leave it empty only for a token that must never expire: "
+    "such a token is flagged in the list until it is revoked."
+)
+
+
 @admin.register(PipelineToken)
 class PipelineTokenAdmin(admin.ModelAdmin):
-    """Maintainers create tokens here; the secret is shown once, in a message."""
+    """Superusers create tokens here; the secret is shown once, in a message with a copy
+    button. Reviewers see nothing of tokens."""
 
     form = PipelineTokenForm
 
-    list_display = ["prefix", "name", "scopes", "created", "expiry_date", "revoked"]
+    list_display = ["prefix", "name", "scopes", "created", "expires", "revoked"]
     list_filter = ["revoked", "created"]
     search_fields = ["name", "prefix"]
     fields = ["name", "scopes", "expiry_date", "revoked", "prefix", "created"]
@@ -98,22 +113,62 @@ class PipelineTokenAdmin(admin.ModelAdmin):
             return ["name", "scopes", "expiry_date", "revoked", "prefix", "created"]
         return ["scopes", "prefix", "created"]
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # revoke instead: the row stays as the record of who held access
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "expiry_date" in form.base_fields:
+            form.base_fields["expiry_date"].help_text = NO_EXPIRY_HELP
+        return form
+
+    @admin.display(description="expires", ordering="expiry_date")
+    def expires(self, token: PipelineToken) -> str:
+        if token.expiry_date is None:
+            if token.revoked:
+                return "never (revoked)"
+            return format_html('<strong class="no-expiry">{}</strong>', "never: no expiry date")
+        return token.expiry_date.strftime("%Y-%m-%d %H:%M UTC")
+
     def save_model(self, request, obj: PipelineToken, form, change: bool) -> None:
-        if change:
-            obj.save()
-            return
-        key = PipelineToken.objects.assign_key(obj)
+        if not change:
+            key = PipelineToken.objects.assign_key(obj)
         obj.save()
-        messages.warning(
-            request,
-            f"The token for {obj.name} is {key} . Copy it now: it is stored only as a hash "
-            "and cannot be shown again.",
-        )
+        if not change:
+            messages.warning(
+                request,
+                format_html(
+                    'The token for {} is <code id="once-shown-key">{}</code> '
+                    '<button type="button" class="copy-button" data-copy="once-shown-key">'
+                    "Copy</button> Copy it now: it is stored only as a hash and cannot be "
+                    "shown again.",
+                    obj.name,
+                    key,
+                ),
+            )
+        if obj.expiry_date is None and not obj.revoked:
+            messages.warning(
+                request,
+                f"The token for {obj.name} never expires. Set an expiry date unless the "
+                "pipeline truly needs a token for ever; revoke it when it is no longer used.",
+            )
 
 
 @admin.register(SignedCheckpoint)
 class SignedCheckpointAdmin(RecordAdmin):
     list_display = ["size", "created_at"]
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        return {}  # the public API serves checkpoints; kept off the index

@@ -7,6 +7,8 @@ delete action as a superuser, and proves that nothing changed in the database.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.db import models
@@ -147,3 +149,34 @@ def test_revoking_an_exclusion_asks_for_a_reason_and_writes_the_log(
         "/api/v1/check?repo=octo/hello",
     ):
         assert admin_client.get(path).json()["excluded"] is False
+
+
+_STANDARD_VIEWS = ("_changelist", "_add", "_change", "_delete", "_history", "_autocomplete")
+
+
+def test_every_admin_page_answers_and_no_page_read_writes(admin_client, populated) -> None:
+    """Every registered model's list and change page (a smoke test each), and every extra
+    page an admin adds (decide, retry, progress), read with GET: nothing is written."""
+    before = _snapshot()
+    size = log_size()
+    assert admin_client.get("/admin/").status_code == 200
+    extra_pages = 0
+    for model, model_admin in admin.site._registry.items():
+        meta = model._meta
+        base = f"/admin/{meta.app_label}/{meta.model_name}/"
+        assert admin_client.get(base).status_code == 200, base
+        row = model.objects.first()
+        if row is None:
+            continue
+        assert admin_client.get(f"{base}{row.pk}/change/").status_code == 200, base
+        for pattern in model_admin.get_urls():
+            name = pattern.name or ""
+            route = str(pattern.pattern)
+            if not name or name.endswith(_STANDARD_VIEWS) or not route.startswith("<"):
+                continue
+            url = base + re.sub(r"^<[^>]+>", str(row.pk), route)
+            extra_pages += 1
+            assert admin_client.get(url).status_code in (200, 405), url
+    assert extra_pages >= 3  # decide, retry and progress at least
+    assert _snapshot() == before
+    assert log_size() == size

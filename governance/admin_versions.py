@@ -1,0 +1,148 @@
+"""A dataset version's manifest and changelog as the admin shows them: tables, not JSON.
+
+The manifest is the row's copy (``DatasetVersion.manifest``); the changelog is read from
+the published folder (``changelog.json``), the file pipelines and owners download.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from governance.enums import VersionStatus
+from governance.models import DatasetVersion
+from governance.releases.layout import CHANGELOG_JSON, dataset_store, final_path
+
+# A first version lists every exclusion in force; the page shows the first ones.
+CHANGELOG_ROWS_SHOWN = 100
+
+
+def _table(headers: list[str], rows: list[tuple[Any, ...]], numeric: set[int]) -> SafeString:
+    head = format_html_join("", '<th scope="col">{}</th>', ((h,) for h in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        (
+            (
+                format_html_join(
+                    "",
+                    "{}",
+                    (
+                        (
+                            format_html('<td class="numeric">{}</td>', f"{cell:,}")
+                            if i in numeric
+                            else format_html("<td>{}</td>", cell),
+                        )
+                        for i, cell in enumerate(row)
+                    ),
+                ),
+            )
+            for row in rows
+        ),
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+def manifest_files(version: DatasetVersion) -> SafeString | str:
+    manifest = version.manifest or {}
+    files = manifest.get("files", [])
+    if not files:
+        return "—"
+    rows = [(f["path"], f.get("rows", 0), f.get("bytes", 0), f.get("sha256", "")) for f in files]
+    metadata = [
+        (f["path"], "", f.get("bytes", 0), f.get("sha256", ""))
+        for f in manifest.get("metadata_files", [])
+    ]
+    table = _table(["file", "rows", "bytes", "SHA-256"], rows, numeric={1, 2})
+    if metadata:
+        table += _table(["metadata file", "", "bytes", "SHA-256"], metadata, numeric={2})
+    return table
+
+
+def manifest_schema(version: DatasetVersion) -> SafeString | str:
+    fields = (version.manifest or {}).get("schema", {}).get("fields", [])
+    if not fields:
+        return "—"
+    rows = [(f["name"], f["type"], "yes" if f.get("nullable") else "no") for f in fields]
+    return _table(["column", "type", "nullable"], rows, numeric=set())
+
+
+def manifest_source(version: DatasetVersion) -> SafeString | str:
+    manifest = version.manifest or {}
+    source = manifest.get("source")
+    if not source:
+        return "—"
+    filter_ = manifest.get("filter", {})
+    compression = manifest.get("compression", {})
+    return format_html(
+        "<code>{}</code><br>snapshot fingerprint <code>{}</code>, {} source shards<br>"
+        "repository column <code>{}</code>, implied host <code>{}</code>; {} level {}",
+        source.get("uri", ""),
+        source.get("fingerprint", ""),
+        len(source.get("shards", [])),
+        filter_.get("repository_column", ""),
+        filter_.get("implied_host", ""),
+        compression.get("codec", ""),
+        compression.get("level", ""),
+    )
+
+
+def changelog_read(version: DatasetVersion) -> dict[str, Any] | None:
+    """The published ``changelog.json``; None before publication. Raises OSError or
+    ValueError when the file cannot be read."""
+    if version.status != VersionStatus.PUBLISHED:
+        return None
+    store = dataset_store(version.dataset)
+    return json.loads(store.read_bytes(f"{final_path(store, version.version)}/{CHANGELOG_JSON}"))
+
+
+def changelog_shown(version: DatasetVersion) -> SafeString | str:
+    try:
+        changelog = changelog_read(version)
+    except (OSError, ValueError) as exc:
+        return format_html("<strong>changelog.json could not be read:</strong> {}", exc)
+    if changelog is None:
+        return "Written when the version is published."
+    previous = changelog.get("previous_version")
+    checkpoint = changelog.get("checkpoint", {})
+    parts = [
+        format_html(
+            "<p>{}</p>",
+            f"Since {previous} (registry log entries {checkpoint.get('from')} to "
+            f"{checkpoint.get('to')})."
+            if previous
+            else f"First version; registry log size {checkpoint.get('to')}.",
+        )
+    ]
+    for change, title in (("removed", "Removed"), ("reincluded", "Re-included")):
+        totals = changelog.get("totals", {}).get(change, {})
+        entries = changelog.get(change, [])
+        parts.append(
+            format_html(
+                "<h3>{}</h3><p>{} exclusions, {} repositories, {} rows.</p>",
+                title,
+                f"{totals.get('exclusions', 0):,}",
+                f"{totals.get('repositories', 0):,}",
+                f"{totals.get('rows', 0):,}",
+            )
+        )
+        if entries:
+            rows = [
+                (e["exclusion"], e["kind"], e["repositories"], e["rows"])
+                for e in entries[:CHANGELOG_ROWS_SHOWN]
+            ]
+            parts.append(
+                _table(["exclusion", "kind", "repositories", "rows"], rows, numeric={2, 3})
+            )
+            if len(entries) > CHANGELOG_ROWS_SHOWN:
+                parts.append(
+                    format_html(
+                        "<p>… and {} more: the whole list is in the version's CHANGELOG.md "
+                        "and changelog.json.</p>",
+                        f"{len(entries) - CHANGELOG_ROWS_SHOWN:,}",
+                    )
+                )
+    return format_html_join("", "{}", ((part,) for part in parts))
