@@ -19,7 +19,7 @@ def bar_chart(points: list[tuple[str, float]], *, title: str, chart_id: str) -> 
     plot_width = WIDTH - MARGIN_LEFT - 8
     plot_height = HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
     step = plot_width / max(len(points), 1)
-    bar = step * 0.7
+    bar = min(step * 0.7, 48)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="{chart_id}-title" xmlns="http://www.w3.org/2000/svg">',

@@ -27,7 +27,7 @@ from governance.version_files import (
 )
 from optout.enums import RequestStatus
 from optout.lookup import lookup
-from optout.transparency import transparency_figures
+from optout.transparency import duration_text, transparency_figures
 from registry.identifiers import IdentifierError, parse_identifier
 from registry.models import Exclusion
 from registry.selectors import log_size
@@ -168,6 +168,13 @@ def transparency(request: HttpRequest) -> HttpResponse:
     figures = transparency_figures()
     context = {
         "figures": figures,
+        "durations": {
+            "oldest": duration_text(figures.queue_oldest_seconds),
+            "approve_median": duration_text(figures.verified_to_approved.median_seconds),
+            "approve_p90": duration_text(figures.verified_to_approved.p90_seconds),
+            "apply_median": duration_text(figures.approved_to_applied.median_seconds),
+            "apply_p90": duration_text(figures.approved_to_applied.p90_seconds),
+        },
         "states": [
             (RequestStatus(state).label, count)
             for state, count in figures.requests_by_state.items()

@@ -41,3 +41,15 @@ class WithdrawForm(forms.Form):
         label="Yes, put my code back into future dataset versions",
         error_messages={"required": "Tick the box to confirm that you want to opt back in."},
     )
+
+
+class LinksForm(forms.Form):
+    contact_email = forms.EmailField(
+        label="Contact e-mail",
+        help_text="The address you gave when you submitted your requests.",
+        max_length=254,
+        error_messages={
+            "required": "Enter the e-mail address you gave with your requests.",
+            "invalid": "Enter a whole e-mail address, such as name@example.org.",
+        },
+    )

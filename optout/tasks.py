@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from optout.forge_signin import signin_tokens_expire
+from optout.links import links_resend
 from optout.models import RequestEvent, VerificationRun
 from optout.notifications import send_event_email
 from optout.services import requests_expire_unverified
@@ -29,6 +30,11 @@ def notify_event(*, event_id: int) -> None:
     except Exception:
         RequestEvent.objects.filter(id=event_id).update(notified_at=None)  # let a retry send it
         raise
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def links_resend_task(*, email: str) -> None:
+    links_resend(email=email)
 
 
 @shared_task

@@ -56,6 +56,28 @@ class Figures:
         return data
 
 
+def duration_text(seconds: float | None) -> str:
+    """``seconds`` in the unit a person would say: "under a minute", "40 min", "3 h", "5 days"."""
+    if seconds is None:
+        return "no data yet"
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    if seconds < 2 * 86400:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} days"
+
+
+def typical_step_times(*, now: datetime | None = None) -> tuple[Durations, Durations]:
+    """(verified → approved, approved → applied) over the last year, for expected times."""
+    since = (now or timezone.now()) - DURATION_WINDOW
+    return (
+        _durations(_step_seconds(RequestStatus.VERIFIED, RequestStatus.APPROVED, since)),
+        _durations(_step_seconds(RequestStatus.APPROVED, RequestStatus.APPLIED, since)),
+    )
+
+
 def _durations(seconds: list[float]) -> Durations:
     if not seconds:
         return Durations(count=0, median_seconds=None, p90_seconds=None)
@@ -103,7 +125,7 @@ def transparency_figures(*, now: datetime | None = None) -> Figures:
         .values("week")
         .annotate(n=Count("id"))
     }
-    since = now - DURATION_WINDOW
+    to_approved, to_applied = typical_step_times(now=now)
     queue = RemovalRequest.objects.filter(status=RequestStatus.VERIFIED)
     oldest = (
         RequestEvent.objects.filter(request__in=queue, to_status=RequestStatus.VERIFIED)
@@ -135,12 +157,8 @@ def transparency_figures(*, now: datetime | None = None) -> Figures:
         requests_per_week=[
             (start.date().isoformat(), per_week.get(start.date(), 0)) for start in weeks
         ],
-        verified_to_approved=_durations(
-            _step_seconds(RequestStatus.VERIFIED, RequestStatus.APPROVED, since)
-        ),
-        approved_to_applied=_durations(
-            _step_seconds(RequestStatus.APPROVED, RequestStatus.APPLIED, since)
-        ),
+        verified_to_approved=to_approved,
+        approved_to_applied=to_applied,
         queue_length=queue.count(),
         queue_oldest_seconds=(now - oldest).total_seconds() if oldest else None,
         next_release_at=min(upcoming) if upcoming else None,

@@ -6,26 +6,31 @@ proved by signing in.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from optout.enums import ALLOWED_TRANSITIONS, RequestStatus
+from optout.enums import ALLOWED_TRANSITIONS, EXCLUDING_STATUSES, RequestStatus
 from optout.forge_signin import configured_providers
-from optout.forms import SubmitRequestForm, WithdrawForm
+from optout.forms import LinksForm, SubmitRequestForm, WithdrawForm
 from optout.guidance import next_step
-from optout.links import status_path, status_token_for
+from optout.links import links_resend_allowed, status_path, status_token_for
 from optout.models import RemovalRequest
 from optout.release_schedule import expected_next_release
 from optout.selectors import request_by_secret_link, request_evidence, requests_claimed_by
 from optout.services import TransitionError, request_submit, request_transition
-from optout.tasks import verify_run
+from optout.steps import request_steps
+from optout.tasks import links_resend_task, verify_run
 from optout.throttling import client_ip, submission_count, submission_throttled
 from optout.verification import VerificationRefused, verification_start
+
+logger = logging.getLogger(__name__)
 
 
 def submit(request: HttpRequest) -> HttpResponse:
@@ -92,7 +97,14 @@ def _render_status(
 ) -> HttpResponse:
     can_verify = removal_request.status == RequestStatus.PENDING_VERIFICATION
     release = expected_next_release()
+    excluded = removal_request.status in EXCLUDING_STATUSES
     context = {
+        "steps": request_steps(removal_request, release=release),
+        # The next release matters only until it has removed the code.
+        "show_next_release": removal_request.status
+        in (RequestStatus.VERIFIED, RequestStatus.APPROVED),
+        # Withdrawing opts back in once the code is excluded; before, it cancels the request.
+        "withdraw_opts_back_in": excluded,
         "removal_request": removal_request,
         "token": token,
         "subjects": removal_request.subjects.all(),
@@ -173,3 +185,31 @@ def mine(request: HttpRequest) -> HttpResponse:
         for removal_request in requests_claimed_by(request.user)
     ]
     return render(request, "optout/mine.html", {"rows": rows})
+
+
+def links(request: HttpRequest) -> HttpResponse:
+    """Send an owner's private links again. The same answer whether or not the address
+    has requests: the e-mail goes out from a task, and only its owner reads it."""
+    form = LinksForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        status_code = 400 if request.method == "POST" else 200
+        return render(request, "optout/links.html", {"form": form}, status=status_code)
+    email = form.cleaned_data["contact_email"]
+    if not links_resend_allowed(ip=client_ip(request.META), email=email):
+        form.add_error(
+            None,
+            "Links were asked for too often from this network or for this address in the "
+            "last hour. Try again in an hour.",
+        )
+        response = render(request, "optout/links.html", {"form": form}, status=429)
+        response["Retry-After"] = "3600"
+        return response
+    transaction.on_commit(lambda: _queue_links(email))
+    return render(request, "optout/links.html", {"sent_to": email})
+
+
+def _queue_links(email: str) -> None:
+    try:
+        links_resend_task.delay(email=email)
+    except Exception:  # the broker is down: the owner can ask again; the page stays honest
+        logger.exception("Could not queue the private links for an address")

@@ -268,3 +268,78 @@ def test_withdraw_and_verify_need_the_token(client) -> None:
         assert response.status_code == 404
     request.refresh_from_db()
     assert request.status == RequestStatus.PENDING_VERIFICATION
+
+
+def test_an_owner_gets_their_private_links_again_by_e_mail(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    request = make_request(["octo/links"], email="Owner@Example.org")
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/requests/links/", {"contact_email": "owner@example.org"})
+
+    assert response.status_code == 200
+    assert [m.to for m in mail.outbox] == [["Owner@Example.org"]]
+    link = status_token_for(request.public_id)
+    assert f"/requests/{request.public_id}/?token={link}" in mail.outbox[0].body
+    assert client.get(f"/requests/{request.public_id}/?token={link}").status_code == 200
+
+
+def test_asking_for_links_of_an_unknown_address_answers_the_same(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    make_request(["octo/links"], email="owner@example.org")
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        known = client.post("/requests/links/", {"contact_email": "owner@example.org"})
+        unknown = client.post("/requests/links/", {"contact_email": "stranger@example.org"})
+
+    assert known.status_code == unknown.status_code == 200
+    text = lambda r, e: r.content.decode().replace(e, "")  # noqa: E731
+    assert text(known, "owner@example.org") == text(unknown, "stranger@example.org")
+    assert len(mail.outbox) == 1
+
+
+def test_asking_for_links_too_often_is_refused(client) -> None:
+    for _ in range(3):
+        assert (
+            client.post("/requests/links/", {"contact_email": "a@example.org"}).status_code == 200
+        )
+
+    response = client.post("/requests/links/", {"contact_email": "a@example.org"})
+
+    assert response.status_code == 429
+    assert "Try again in an hour" in response.content.decode()
+
+
+def test_the_status_page_shows_the_steps_and_hides_the_next_release_once_applied(
+    client, tmp_path
+) -> None:
+    request = approve(make_request(["octo/steps"]))
+    link = f"/requests/{request.public_id}/?token={status_token_for(request.public_id)}"
+    approved = client.get(link).content.decode()
+    request_transition(request_id=request.id, to_status=RequestStatus.APPLIED, actor_label="t")
+
+    applied = client.get(link).content.decode()
+
+    assert 'aria-current="step"' in approved
+    assert "Next dataset release" in approved
+    assert "Next dataset release" not in applied
+    assert "Withdraw (opt back in)" in applied
+
+
+def test_an_unverified_request_offers_to_cancel_and_copy_the_token(client) -> None:
+    request = make_request(["octo/cancel"])
+    link = f"/requests/{request.public_id}/?token={status_token_for(request.public_id)}"
+
+    body = client.get(link).content.decode()
+
+    assert "Cancel this request" in body
+    assert "Withdraw (opt back in)" not in body
+    assert (
+        f'<pre class="note" data-copy="the file\'s content">{request.verification_token}</pre>'
+        in body
+    )
+    assert "js/copy.js" in body
