@@ -8,6 +8,7 @@ executed in-process; production sets ``DATABASE_URL`` and ``REDIS_URL``.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.gitlab",
+    "axes",  # sign-in lockout (see "Sign-in lockout" below)
 ]
 
 MIDDLEWARE = [
@@ -74,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -180,6 +183,25 @@ SOCIALACCOUNT_EMAIL_REQUIRED = False
 SOCIALACCOUNT_LOGIN_ON_GET = False  # sign-in starts with a POST (CSRF-protected)
 ACCOUNT_EMAIL_VERIFICATION = "none"
 LOGIN_REDIRECT_URL = "/requests/mine/"
+# No local sign-up: accounts come from forge sign-in, maintainers are made by superusers.
+ACCOUNT_ADAPTER = "optout.forge_signin.LocalAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "optout.forge_signin.ForgeSigninAccountAdapter"
+
+# --- Sign-in lockout (django-axes) ------------------------------------------------------
+# The admin's login and allauth's both authenticate through the axes backend, which counts
+# failures per client address (governance/login_lockout.py) in the database.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]  # not by username: see login_lockout.py
+AXES_CLIENT_IP_CALLABLE = "governance.login_lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "governance.login_lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "login", "ip_address"]  # masked in stored attempts
+AXES_ENABLE_ADMIN = False  # lifted with `manage.py axes_reset_ip`; the index stays short
+AXES_VERBOSE = False  # no banner at start-up; failures are still logged, by address
+# allauth's own per-username limit would answer a locked username differently from the
+# others; the per-address lockout above is the one rule.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 
 # --- E-mail -----------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -23,11 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialToken
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from optout.enums import VerificationMethod
@@ -259,3 +262,19 @@ def signin_token_revoke(provider: str, token: str) -> bool:
         logger.warning("%s answered %s to revoking a sign-in token", provider, result.status)
         return False
     return True
+
+
+class LocalAccountAdapter(DefaultAccountAdapter):
+    """No local sign-up: /accounts/signup/ says so and creates nobody. People prove
+    control by forge sign-in, and maintainers' accounts are made by a superuser."""
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return False
+
+
+class ForgeSigninAccountAdapter(DefaultSocialAccountAdapter):
+    """Forge sign-in still creates an account on first use (allauth asks the account
+    adapter by default, which is closed)."""
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: object) -> bool:
+        return True
