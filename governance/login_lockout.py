@@ -9,6 +9,7 @@ typing their username from elsewhere.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -33,10 +34,10 @@ def lockout_response(
         request,
         "admin/lockout.html",
         {
+            **admin.site.each_context(request),
             "title": "Sign-in locked",
             "failure_limit": settings.AXES_FAILURE_LIMIT,
             "cooloff_minutes": minutes,
-            "site_header": "Opt-out portal administration",
         },
         status=settings.AXES_HTTP_RESPONSE_CODE,
     )

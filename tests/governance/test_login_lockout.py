@@ -89,6 +89,7 @@ def test_allauth_login_locks_after_5_failures_too(client, maintainer) -> None:
     assert {a.status_code for a in answers} == {429}
     assert len({a.content for a in answers}) == 1
     assert "Sign-in is locked" in answers[0].content.decode()
+    assert "<title>Sign-in locked | Opt-out portal</title>" in answers[0].content.decode()
     # The lock covers both doors: the admin's login refuses this address as well.
     assert _admin_attempt(client, "maint", "a-long-password-42").status_code == 429
 
