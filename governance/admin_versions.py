@@ -53,12 +53,12 @@ def manifest_files(version: DatasetVersion) -> SafeString | str:
         return "—"
     rows = [(f["path"], f.get("rows", 0), f.get("bytes", 0), f.get("sha256", "")) for f in files]
     metadata = [
-        (f["path"], "", f.get("bytes", 0), f.get("sha256", ""))
+        (f["path"], f.get("bytes", 0), f.get("sha256", ""))
         for f in manifest.get("metadata_files", [])
     ]
     table = _table(["file", "rows", "bytes", "SHA-256"], rows, numeric={1, 2})
     if metadata:
-        table += _table(["metadata file", "", "bytes", "SHA-256"], metadata, numeric={2})
+        table += _table(["metadata file", "bytes", "SHA-256"], metadata, numeric={1})
     return table
 
 

@@ -29,6 +29,7 @@ class RecordAdmin(admin.ModelAdmin):
 class RecordInline(admin.TabularInline):
     extra = 0
     can_delete = False
+    template = "admin/edit_inline/record_table.html"  # rows only: nothing here is edited
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
