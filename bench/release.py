@@ -213,12 +213,13 @@ def registry_settle(worker: subprocess.Popen) -> None:
     timed next; each timed release starts once it is done.
     """
     from registry.checkpoints import checkpoint_latest
-    from registry.exports import export_paths
+    from registry.export_store import ExportStore
+    from registry.exports import export_names
 
     checkpoint = checkpoint_latest()
-    paths = export_paths(checkpoint.size, checkpoint.root_hash)
+    store, names = ExportStore(), export_names(checkpoint.size, checkpoint.root_hash)
     deadline = time.monotonic() + 600
-    while not all(path.exists() for path in paths):
+    while not all(store.exists(name) for name in names):
         if worker.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("the worker did not precompute the exports; see its log")
         time.sleep(0.05)
@@ -377,7 +378,9 @@ def main() -> None:
     shutil.rmtree(args.workdir / "out", ignore_errors=True)
     # Export files of the flushed log: kept, a longer old log's would outrank the new
     # log's files when the exports folder is pruned, and the new ones would never stay.
-    shutil.rmtree(Path(os.environ["VAR_DIR"]) / "exports", ignore_errors=True)
+    from registry.export_store import ExportStore
+
+    shutil.rmtree(ExportStore().root, ignore_errors=True)
 
     spec = shard_spec(args, shards=args.shards, rows=args.rows)
     with Timer() as timer:

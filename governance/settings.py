@@ -115,6 +115,10 @@ if not env_str("DATABASE_URL"):
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+# Production fronts PostgreSQL with PgBouncer in transaction pooling mode, where a cursor
+# held across transactions (Django's server-side cursors for ``.iterator()`` outside a
+# transaction) may be looked for on another server connection. Rows are fetched client-side.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL")

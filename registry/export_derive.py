@@ -5,8 +5,8 @@ less the exclusions removed in between, plus those added in between and still in
 in the same order (the log index that added each). So when an earlier checkpoint's file
 is on disk, the new export copies it, dropping the lines (or Parquet rows) of the
 exclusions removed since, and renders only the entries added since: it costs what
-changed, not the size of the list. The bytes are those of a full render (tested on both
-databases), so ETags, gzip files and pipelines cannot tell how an export was made.
+changed, not the size of the list. The bytes are those of a full render (tested), so
+ETags, gzip files and pipelines cannot tell how an export was made.
 
 Only a file whose name carries the root of the checkpoint the log signed at that size is
 used: a file left by another database (a restored backup, a reloaded bench) is ignored.
@@ -16,40 +16,39 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from registry import exports
 from registry.checkpoints import checkpoint_signed
+from registry.export_entries import parquet_tables, text_lines
+from registry.export_formats import (
+    PARQUET_PAGE,
+    PARQUET_SCHEMA,
+    TEXT_RENDERERS,
+    format_tag,
+    parquet_bytes,
+    regrouped,
+)
+from registry.export_store import ExportStore, export_name, read_chunks
 from registry.models import Exclusion
 
 
-def earlier_file(size: int, fmt: str) -> tuple[int, Path] | None:
-    """``(its size, path)`` of the newest plain export in ``fmt`` of an earlier checkpoint,
+def earlier_file(size: int, fmt: str, store: ExportStore) -> tuple[int, str] | None:
+    """``(its size, name)`` of the newest plain export in ``fmt`` of an earlier checkpoint,
     if its name matches the checkpoint the log signed at that size."""
-    newest: tuple[int, Path] | None = None
-    folder = exports.export_dir()
-    if not folder.is_dir():
+    suffix = f"{format_tag(fmt)}.{fmt}"  # plain files of this format's revision only
+    sizes = [(int(name.partition("-")[0]), name) for name in store.names() if name.endswith(suffix)]
+    earlier = [found for found in sizes if found[0] < size]
+    if not earlier:
         return None
-    # Plain files of this format's revision only; temporary ones start with ".".
-    for path in folder.glob(f"*{exports.format_tag(fmt)}.{fmt}"):
-        prefix = path.name.partition("-")[0]
-        if not prefix.isdigit():
-            continue
-        candidate = (int(prefix), path)
-        if candidate[0] < size and (newest is None or candidate[0] > newest[0]):
-            newest = candidate
-    if newest is None:
+    base, name = max(earlier)
+    checkpoint = checkpoint_signed(base)
+    if checkpoint is None or export_name(base, checkpoint.root_hash, fmt, gzip=False) != name:
         return None
-    checkpoint = checkpoint_signed(newest[0])
-    if checkpoint is None:
-        return None
-    expected = exports.export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=False)
-    return newest if expected.name == newest[1].name else None
+    return base, name
 
 
 def _removed_between(base: int, size: int) -> list[tuple[str, str, int]]:
@@ -63,26 +62,25 @@ def _removed_between(base: int, size: int) -> list[tuple[str, str, int]]:
     )
 
 
-def derived_stream(size: int, fmt: str) -> Iterator[bytes] | None:
+def derived_stream(size: int, fmt: str, store: ExportStore) -> Iterator[bytes] | None:
     """The export at ``size`` from an earlier checkpoint's file, or ``None`` without one."""
-    found = earlier_file(size, fmt)
+    found = earlier_file(size, fmt, store)
     if found is None:
         return None
-    base, path = found
+    base, name = found
     removed = _removed_between(base, size)
     if fmt != "parquet":
-        lines = [exports.TEXT_RENDERERS[fmt]([row]) for row in removed]
+        lines = [TEXT_RENDERERS[fmt]([row]) for row in removed]
         if any(line.count(b"\n") != 1 for line in lines):
             return None  # a multi-line record (a CSV field with a newline): render it all
     try:
-        handle = path.open("rb")  # now, before pruning can unlink it (see read_chunks)
+        handle = store.open(name)  # now, before pruning can remove it (see read_chunks)
     except FileNotFoundError:
         return None
     if fmt == "parquet":
         return _parquet(handle, base, size, removed)
     return itertools.chain(
-        _without_lines(exports.read_chunks(handle), lines),
-        exports.text_lines(size, fmt, start=base),
+        _without_lines(read_chunks(handle), lines), text_lines(size, fmt, start=base)
     )
 
 
@@ -133,23 +131,15 @@ def _parquet(
     handle: BinaryIO, base: int, size: int, removed: list[tuple[str, str, int]]
 ) -> Iterator[bytes]:
     gone = pa.array([index for _kind, _subject, index in removed], pa.uint64())
-    return exports.parquet_bytes(
-        exports.regrouped(
-            itertools.chain(
-                # Decoded ahead in a thread while this one encodes (both release the GIL).
-                exports.produced_ahead(lambda: _kept_tables(handle, gone)),
-                exports.parquet_tables(size, start=base),
-            ),
-            exports.PARQUET_PAGE,
-        )
-    )
+    kept = _kept_tables(handle, gone)
+    return parquet_bytes(regrouped(itertools.chain(kept, parquet_tables(size, start=base))))
 
 
 def _kept_tables(handle: BinaryIO, gone: pa.Array) -> Iterator[pa.Table]:
     with handle:
         reader = pq.ParquetFile(handle)
-        for batch in reader.iter_batches(batch_size=exports.PARQUET_PAGE):
-            table = pa.Table.from_batches([batch]).cast(exports.PARQUET_SCHEMA)
+        for batch in reader.iter_batches(batch_size=PARQUET_PAGE):
+            table = pa.Table.from_batches([batch]).cast(PARQUET_SCHEMA)
             if len(gone):
                 table = table.filter(pc.invert(pc.is_in(table.column("index"), value_set=gone)))
             yield table

@@ -30,13 +30,12 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def window_count(key: str, *, timeout: int) -> int:
     """Add one to a counter that expires ``timeout`` seconds after its first call; the
     new total. Raises what the cache raises when it cannot be reached."""
-    if cache.add(key, 1, timeout=timeout):
-        return 1
     try:
-        return cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.add(key, 1, timeout=timeout)
-        return 1
+        return cache.incr(key)  # the common case: the window is open
+    except ValueError:  # the caller's first call of the window
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        return cache.incr(key)  # another process opened it first
 
 
 class WindowThrottle(BaseThrottle):

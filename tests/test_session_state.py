@@ -40,3 +40,7 @@ def test_the_scan_finds_what_it_looks_for() -> None:
         "pg_try_advisory_xact_lock(",
     ]:
         assert not SESSION_STATE.search(line), line
+
+
+def test_querysets_never_hold_a_server_side_cursor_across_transactions(settings) -> None:
+    assert settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True

@@ -20,7 +20,9 @@ from rest_framework.views import APIView
 from registry.api.common import MAX_INDEX, TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
 from registry.checkpoints import checkpoint_head, checkpoint_latest, checkpoint_signed
 from registry.enums import ExclusionKind, LogAction
-from registry.exports import FORMATS, export_chunks, export_path, format_tag, materialise
+from registry.export_formats import FORMATS, format_tag
+from registry.export_store import ExportStore, export_name
+from registry.exports import export_chunks
 from registry.models import LogEntry
 
 _GZIP = re.compile(r"(^|,)\s*gzip\s*(;\s*q\s*=\s*(?!0(\.0*)?\s*(,|$))[0-9.]+\s*)?(,|$)")
@@ -119,12 +121,15 @@ class ExportView(TokenMixin, APIView):
         if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
             response = HttpResponse(status=304)
         else:
-            path = export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
-            if path.exists():
-                response = FileResponse(path.open("rb"), content_type=FORMATS[fmt])
-            else:
-                chunks = export_chunks(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
-                body = materialise(chunks, path)
+            store = ExportStore()
+            name = export_name(checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip)
+            try:  # normally precomputed by the task queued when the checkpoint was signed
+                response = FileResponse(store.open(name), content_type=FORMATS[fmt])
+            except FileNotFoundError:  # the first request: streamed, and written as it goes
+                chunks = export_chunks(
+                    checkpoint.size, checkpoint.root_hash, fmt, gzip=gzip, store=store
+                )
+                body = store.writing(name, chunks)
                 response = StreamingHttpResponse(body, content_type=FORMATS[fmt])
             if gzip:
                 response["Content-Encoding"] = "gzip"

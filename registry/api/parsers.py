@@ -3,7 +3,7 @@
 Python's json module raises ``RecursionError`` on a body nested a few thousand levels deep,
 which DRF lets through as a 500. It is the caller's mistake: a 400 in the single error shape.
 (The body's size is bounded before parsing: DRF reads a JSON body through ``request.body``,
-so Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` applies, answered as 413.)
+so Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` applies: ``too_large``.)
 """
 
 from __future__ import annotations

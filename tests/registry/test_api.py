@@ -15,6 +15,7 @@ from registry import merkle, notes
 from registry.api.common import json_response
 from registry.checkpoints import checkpoint_latest, verifier_key
 from registry.services import exclusion_add, exclusion_remove
+from tests.registry.exporting import export_dir, export_path
 
 pytestmark = pytest.mark.django_db
 
@@ -347,8 +348,6 @@ def test_an_export_is_written_once_per_checkpoint_and_then_served_from_file(
 ) -> None:
     from django.http import FileResponse
 
-    from registry.exports import export_dir
-
     _seed()
     first = client.get("/api/v1/exclusions/export", {"format": "ndjson"}, **auth)
     first_body = b"".join(first.streaming_content)
@@ -361,8 +360,6 @@ def test_an_export_is_written_once_per_checkpoint_and_then_served_from_file(
 
 
 def test_an_abandoned_export_leaves_no_file(client, auth) -> None:
-    from registry.exports import export_dir
-
     _seed()
     response = client.get("/api/v1/exclusions/export", {"format": "csv"}, **auth)
     next(iter(response.streaming_content))
@@ -371,8 +368,6 @@ def test_an_abandoned_export_leaves_no_file(client, auth) -> None:
 
 
 def test_only_the_newest_checkpoints_keep_export_files(client, auth) -> None:
-    from registry.exports import export_dir
-
     for i in range(5):
         exclusion_add(kind="repository", subject=f"github.com/a/r{i}", cause="c")
         b"".join(client.get("/api/v1/exclusions/export", **auth).streaming_content)
@@ -390,13 +385,14 @@ def test_positions_beyond_64_bits_are_refused_not_crashed_on(client) -> None:
 def test_a_request_during_a_build_gets_the_whole_list(client, auth) -> None:
     """While the precompute task is half-way through a file, a pipeline's request must not
     see the partial file: it gets the full list, and later requests the finished file."""
-    from registry.exports import export_path, export_stream, materialise
+    from registry.export_entries import export_stream
+    from registry.export_store import ExportStore
 
     _seed()
     checkpoint = checkpoint_latest()
     path = export_path(checkpoint.size, checkpoint.root_hash, "ndjson", gzip=False)
     expected = b"".join(export_stream(checkpoint.size, "ndjson"))
-    building = materialise(iter([expected[:10], expected[10:]]), path)
+    building = ExportStore().writing(path.name, iter([expected[:10], expected[10:]]))
     next(building)  # the task has written the first chunk to its temporary file
     assert not path.exists()
     during = client.get("/api/v1/exclusions/export", {"format": "ndjson"}, **auth)

@@ -45,10 +45,10 @@ def test_nesting_inside_a_valid_object_is_refused_too(anyone, auth) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/v1/check", "/api/v1/requests/"])
-def test_a_json_body_over_the_upload_limit_is_413(anyone, auth, settings, path) -> None:
+def test_a_json_body_over_the_upload_limit_is_refused(anyone, auth, settings, path) -> None:
     body = '{"repos": ["' + "x" * 3_000_000 + '"]}'
     response = anyone.post(path, body, content_type="application/json", **auth)
-    error = _error(response, 413, "too_large")
+    error = _error(response, 400, "too_large")
     assert f"over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes" in error["message"]
 
 

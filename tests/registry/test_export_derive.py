@@ -6,12 +6,16 @@ import random
 
 import pytest
 
-from registry import exports
+from registry import export_entries, export_formats
 from registry.checkpoints import checkpoint_latest
 from registry.export_derive import derived_stream
-from registry.exports import export_file, export_path, export_stream, gzip_stream
+from registry.export_entries import export_stream
+from registry.export_formats import gzip_stream
+from registry.export_store import ExportStore
+from registry.exports import export_file
 from registry.services import exclusion_add, exclusion_remove
 from tests.factories import toggle_exclusion
+from tests.registry.exporting import export_path
 
 pytestmark = pytest.mark.django_db
 
@@ -27,23 +31,23 @@ SUBJECTS = [
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_each_checkpoint_derived_from_the_last_equals_a_full_render(fmt, monkeypatch) -> None:
-    monkeypatch.setattr(exports, "PARQUET_PAGE", 4)  # several row groups, regrouped
+    for module in (export_entries, export_formats):  # several row groups, regrouped
+        monkeypatch.setattr(module, "PARQUET_PAGE", 4)
     rng = random.Random(fmt)
     active: set = set()
     for _ in range(10):
         toggle_exclusion(rng, SUBJECTS, active)
     checkpoint = checkpoint_latest()
-    assert derived_stream(checkpoint.size, fmt) is None  # nothing earlier on disk
+    assert derived_stream(checkpoint.size, fmt, ExportStore()) is None  # nothing earlier on disk
     assert export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=False)
     for _ in range(8):
         for _ in range(rng.randrange(1, 5)):
             toggle_exclusion(rng, SUBJECTS, active)
         checkpoint = checkpoint_latest()
-        derived = derived_stream(checkpoint.size, fmt)
+        derived = derived_stream(checkpoint.size, fmt, ExportStore())
         assert derived is not None
         full = b"".join(export_stream(checkpoint.size, fmt))
         assert b"".join(derived) == full
-        assert b"".join(export_stream(checkpoint.size, fmt, in_database=False)) == full
         assert export_file(checkpoint.size, checkpoint.root_hash, fmt, gzip=False)
         assert (
             export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=False).read_bytes() == full
@@ -59,7 +63,10 @@ def test_an_entry_removed_and_added_again_moves_to_the_end() -> None:
     exclusion_add(kind="repository", subject="github.com/o/a", cause="c")
     exclusion_remove(kind="repository", subject="github.com/o/c", cause="c", reason="r")
     second = checkpoint_latest()
-    assert b"".join(derived_stream(second.size, "txt")) == b"github.com/o/b\ngithub.com/o/a\n"
+    assert (
+        b"".join(derived_stream(second.size, "txt", ExportStore()))
+        == b"github.com/o/b\ngithub.com/o/a\n"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["txt", "parquet"])
@@ -86,7 +93,7 @@ def test_a_file_not_named_for_the_logs_checkpoint_is_not_used() -> None:
     path.rename(path.with_name(f"{first.size}-{'0' * 32}.txt"))
     exclusion_add(kind="repository", subject="github.com/o/b", cause="c")
     second = checkpoint_latest()
-    assert derived_stream(second.size, "txt") is None
+    assert derived_stream(second.size, "txt", ExportStore()) is None
     assert export_file(second.size, second.root_hash, "txt", gzip=False)
     assert (
         b"not/in-this-log"

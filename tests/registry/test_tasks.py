@@ -8,9 +8,13 @@ import time
 import pytest
 
 from registry.checkpoints import checkpoint_latest
-from registry.exports import FORMATS, export_dir, export_path, export_stream
+from registry.export_entries import export_stream
+from registry.export_formats import FORMATS
 from registry.services import exclusion_add, exclusion_remove
 from registry.tasks import exports_precompute
+from tests.registry.exporting import export_dir, export_path
+
+FORMATS_ORDER = {fmt: n for n, fmt in enumerate(FORMATS)}
 
 
 def _seed() -> None:
@@ -66,10 +70,19 @@ def test_a_superseded_checkpoint_is_not_materialised() -> None:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_materialises_the_newest_checkpoints_exports(celery_worker) -> None:
+def test_the_first_request_after_a_checkpoint_is_served_from_the_worker_s_file(
+    celery_worker, client, settings
+) -> None:
+    """The worker and this web process share one store (each host's own folder would not
+    do): the export the worker precomputed is what the first request gets, as a file."""
+    from django.http import FileResponse
+
+    from registry.tokens import token_create
+
+    settings.DATASET_STORAGE_ROOT = str(celery_worker.storage_root)
     _seed()
     checkpoint = checkpoint_latest()
-    folder = celery_worker.var_dir / "exports"
+    folder = export_dir()
     names = [
         export_path(checkpoint.size, checkpoint.root_hash, fmt, gzip=packed).name
         for fmt in FORMATS
@@ -82,3 +95,13 @@ def test_the_worker_materialises_the_newest_checkpoints_exports(celery_worker) -
     assert "exports_precompute[" in celery_worker.log()
     _assert_exports_are_the_checkpoints(_every_export(folder, checkpoint), checkpoint.size)
     assert not [p for p in folder.iterdir() if p.name.startswith(".partial-")]
+    _, key = token_create(name="pipeline", scopes=["registry:read"])
+    for fmt in FORMATS:
+        response = client.get(
+            "/api/v1/exclusions/export", {"format": fmt}, HTTP_AUTHORIZATION=f"Api-Key {key}"
+        )
+        assert isinstance(response, FileResponse), fmt
+        assert (
+            b"".join(response.streaming_content)
+            == (folder / names[2 * FORMATS_ORDER[fmt]]).read_bytes()
+        )
