@@ -53,3 +53,24 @@ def page(browser) -> Iterator[object]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# The loopback git server the file method reads, as the optout tests use it.
+from tests.e2e.checks import AXE  # noqa: E402
+from tests.optout.conftest import git_server  # noqa: E402, F401
+
+
+@pytest.fixture
+def site_page(browser) -> Iterator[object]:
+    """A page that axe-core can be injected into (CSP bypassed for the injected script only:
+    the site's own pages load nothing from elsewhere)."""
+    if not AXE.exists():
+        message = "axe-core is missing: npm install --no-save --prefix tests/e2e/.axe axe-core"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
