@@ -653,7 +653,11 @@ def measure_precompute(r: dict, auth: dict[str, str]) -> None:
                 time.sleep(0.05)
         finally:
             worker.terminate()
-            worker.wait(timeout=30)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # busy with another task (the log's tiles)
+                worker.kill()
+                worker.wait()
     r["precompute_s"] = float(found.group(1)) if found else float("nan")
     r["precompute_rss_mb"] = peak / 2**20
     r["precompute_files"] = {p.name.split(".", 1)[1]: p.stat().st_size for p in paths}
