@@ -6,9 +6,8 @@ Threads, because a request mostly waits on PostgreSQL and Redis; several process
 threads each, because threads of one process take turns on the GIL, and with many of them
 a request can wait several turns.
 
-Limits on the request line and headers are gunicorn's defaults (4094 bytes a line, 100
-headers of 8190 bytes); gunicorn answers a breach in plain text, so a reverse proxy in front
-should refuse those first (README, "Production").
+gunicorn answers a request line or headers over its limits itself, in HTML, before Django
+sees them; a reverse proxy in front should refuse those first (README, "The API").
 """
 
 import gc
@@ -21,6 +20,9 @@ worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "4"))
 keepalive = 5  # seconds: pipelines poll with keep-alive connections
 backlog = 2048
+# gunicorn's largest request line (its default is 4094): long enough that a query with more
+# fields than Django accepts (1,000) reaches Django, which answers in the API's error shape.
+limit_request_line = 8190
 
 
 def post_worker_init(worker) -> None:
