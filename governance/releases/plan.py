@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 
 import pyarrow.parquet as pq
 from django.db import IntegrityError, transaction
@@ -30,6 +31,7 @@ from governance.releases.matching import (
     exclusions_union,
 )
 from governance.releases.storage import Store
+from governance.threads import side_threads
 from registry.checkpoints import checkpoint_latest
 
 logger = logging.getLogger(__name__)
@@ -110,10 +112,10 @@ def release_start(*, dataset_id: int, triggered_by: str = "") -> DatasetVersion:
 
 
 def _delta(
-    side: ThreadPoolExecutor, previous: DatasetVersion | None, version: DatasetVersion
-) -> tuple[CompiledExclusions | None, Future | None]:
-    """Exclusions whose state changed since ``previous`` (None: no previous version), and
-    the storing of the checkpoint's exclusion table on ``side`` (None: stored already).
+    side: Callable[..., Future], previous: DatasetVersion | None, version: DatasetVersion
+) -> CompiledExclusions | None:
+    """Exclusions whose state changed since ``previous`` (None: no previous version); the
+    checkpoint's exclusion table is stored meanwhile on ``side``.
 
     The table is stored once here, so the shard tasks read a file instead of each
     replaying the registry log at the same moment. Derived from the previous version's
@@ -122,10 +124,10 @@ def _delta(
     """
     if previous is None:
         exclusion_table_at(version.log_size, version.root_hash)
-        return None, None
+        return None
     # One read of the log's range serves both the stored table and the delta.
     changes = exclusions_added_removed_between(previous.log_size, version.log_size)
-    stored = side.submit(
+    side(
         exclusion_table_derive,
         size=version.log_size,
         root_hash=version.root_hash,
@@ -134,7 +136,7 @@ def _delta(
         changes=changes,
         base=exclusion_table_at(previous.log_size, previous.root_hash),
     )
-    return exclusions_union(*changes), stored
+    return exclusions_union(*changes)
 
 
 def _touched(store: Store, fingerprint: str, delta: CompiledExclusions) -> bool | None:
@@ -171,9 +173,11 @@ def _reusable(
         ):
             candidates[name] = fingerprint
     # Reading and matching the indexes releases the GIL: a few threads share the cores.
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="plan-index") as pool:
-        touched = pool.map(lambda print_: _touched(store, print_, delta), candidates.values())
-        return {name for name, hit in zip(candidates, touched, strict=True) if hit is False}
+    with side_threads("plan-index", workers=4) as side:
+        touched = {
+            name: side(_touched, store, print_, delta) for name, print_ in candidates.items()
+        }
+    return {name for name, hit in touched.items() if hit.result() is False}
 
 
 def _earlier_builds(dataset: Dataset, previous: DatasetVersion | None) -> dict[str, ShardBuild]:
@@ -215,11 +219,10 @@ def release_plan(*, version_id: int) -> DatasetVersion | None:
     store = dataset_store(dataset)
     previous = version.previous
     earlier = _earlier_builds(dataset, previous)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan-table") as side:
-        delta, stored = _delta(side, previous, version)
+    # The shard tasks read the stored table: leaving the block waits until it is stored.
+    with side_threads("plan-table") as side:
+        delta = _delta(side, previous, version)
         reuse = _reusable(store, previous, shards, earlier, delta)
-        if stored is not None:
-            stored.result()  # the shard tasks read it: stored before they are queued
     builds = []
     rows_total = 0
     for position, (path, fingerprint, size) in enumerate(shards):

@@ -6,12 +6,12 @@ import threading
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
 
 from governance.enums import VersionStatus
 from governance.models import Dataset, DatasetVersion
 from governance.releases import ReleaseError, release_start
 from governance.selectors import release_progress
+from governance.threads import side_threads
 
 BAR_WIDTH = 30
 
@@ -42,33 +42,26 @@ class Command(BaseCommand):
         if found is None:
             names = ", ".join(Dataset.objects.order_by("name").values_list("name", flat=True))
             raise CommandError(f"No dataset named {dataset!r}. Datasets: {names or 'none'}.")
-        # In the embedded mode the release runs inside release_start, in this thread, so
-        # a second thread draws the bar; with a worker, that thread just watches the rows.
-        started = threading.Event()
-        holder: dict[str, int] = {}
-        finished = threading.Event()
-        watcher = threading.Thread(
-            target=self._watch, args=(found, holder, started, finished, interval), daemon=True
-        )
-        if not no_wait:
-            watcher.start()
-        try:
-            version = release_start(dataset_id=found.id, triggered_by="manage.py release")
-        except ReleaseError as exc:
-            finished.set()
-            raise CommandError(str(exc)) from exc
-        holder["id"] = version.id
-        started.set()
         if no_wait:
+            version = self._start(found)
             self.stdout.write(f"Queued {version.label}.")
             return
-        while True:
-            version.refresh_from_db()
-            if version.status != VersionStatus.BUILDING:
-                break
-            time.sleep(interval)
-        finished.set()
-        watcher.join()
+        # In the embedded mode the release runs inside release_start, in this thread, so
+        # a side thread draws the bar; with a worker, that thread just watches the rows.
+        started, finished = threading.Event(), threading.Event()
+        holder: dict[str, int] = {}
+        with side_threads("release-progress") as side:
+            side(self._watch, holder, started, finished, interval)
+            try:
+                version = self._start(found)
+                holder["id"] = version.id
+                started.set()
+                while version.status == VersionStatus.BUILDING:
+                    time.sleep(interval)
+                    version.refresh_from_db()
+            finally:
+                started.set()
+                finished.set()
         self._draw(release_progress(version), final=True)
         if version.status == VersionStatus.PUBLISHED:
             self.stdout.write(
@@ -80,19 +73,19 @@ class Command(BaseCommand):
         else:
             raise CommandError(f"{version.label} failed: {version.error}")
 
-    def _watch(self, dataset, holder, started, finished, interval) -> None:
+    def _start(self, dataset: Dataset) -> DatasetVersion:
         try:
-            started.wait()
-            while not finished.is_set():
-                try:
-                    version = DatasetVersion.objects.filter(id=holder.get("id")).first()
-                except Exception:
-                    version = None
-                if version is not None:
-                    self._draw(release_progress(version))
-                finished.wait(interval)
-        finally:
-            close_old_connections()
+            return release_start(dataset_id=dataset.id, triggered_by="manage.py release")
+        except ReleaseError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _watch(self, holder, started, finished, interval) -> None:
+        started.wait()
+        while not finished.is_set():
+            version = DatasetVersion.objects.filter(id=holder.get("id")).first()
+            if version is not None:
+                self._draw(release_progress(version))
+            finished.wait(interval)
 
     def _draw(self, progress: dict[str, object], *, final: bool = False) -> None:
         line = progress_line(progress)
