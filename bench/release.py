@@ -530,6 +530,28 @@ def main() -> None:
         if key_name != "parameters":
             shown = f"{value:.2f}" if isinstance(value, float) else value
             print(f"| {key_name} | {shown} |")
+    print_targets(results)
+
+
+def print_targets(results: dict) -> None:
+    """Each target of the releases, its figure from this run, and whether it is met."""
+    a_cpu, c_cpu = min(results["a_cpu_s"]), min(results["c_cpu_s"])
+    rss = results["worker_child_peak_rss_mib"]
+    rows = [
+        ("(a) full release <= 1.1x (c) polars", results["a_over_c"], 1.1, ""),
+        ("(a) CPU seconds <= (c) polars'", a_cpu / c_cpu, 1.0, f" ({a_cpu:.1f} / {c_cpu:.1f} s)"),
+        ("(d) incremental <= 0.25x (a)", results["d_over_a"], 0.25, ""),
+        ("worker process peak RSS <= 1 GiB", rss / 1024, 1.0, f" ({rss} MiB)"),
+    ]
+    if "wide_incremental_over_full" in results:
+        rows.insert(
+            3,
+            (f"{results['parameters']['wide_shards']} shards, 1 touched <= 0.05x their full",
+             results["wide_incremental_over_full"], 0.05, ""),
+        )  # fmt: skip
+    print("\n== targets")
+    for name, figure, limit, detail in rows:
+        print(f"{name:<44} {figure:6.2f}{detail:<18} {'met' if figure <= limit else 'NOT MET'}")
 
 
 if __name__ == "__main__":

@@ -56,19 +56,3 @@ def toggle_exclusion(
     else:
         exclusion_add(kind=kind, subject=subject, cause="test")
         active.add((kind, subject))
-
-
-def parts_joined(monkeypatch) -> list[int]:
-    """The number of parts each shard is written in from now on (a spy on the shard
-    writer's ``write_footer``, which joins their footers)."""
-    from governance.releases import shard_write
-
-    joined: list[int] = []
-    write_footer = shard_write.write_footer
-
-    def spy(parts, sink) -> None:
-        joined.append(len(parts))
-        write_footer(parts, sink)
-
-    monkeypatch.setattr(shard_write, "write_footer", spy)
-    return joined

@@ -1,10 +1,9 @@
 """Build one shard of a version: filter its source shard, or link the previous output.
 
-Rewriting reads the repository column once to decide every row (pass 1), then writes
-the kept rows with several threads at once (pass 2, ``shard_write``), joins the parts
-into the shard's file and hashes it as it is written. Memory is bounded by a row group
-a thread, whatever the shard's size, and the bytes depend only on the source and the
-checkpoint, never on thread count, worker count or task order.
+Rewriting reads the repository column once to decide every row (pass 1), then streams
+the kept rows into the shard's file (pass 2, ``shard_write``), hashing it as it is
+written. Memory is bounded by a row group, whatever the shard's size, and the bytes
+depend only on the source and the checkpoint, never on worker count or task order.
 
 Safe to run twice: the output is written under a temporary name and renamed, with the
 same bytes each time, and the shard is marked done by a conditional UPDATE.
@@ -13,14 +12,10 @@ same bytes each time, and the shard is marked done by a conditional UPDATE.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -51,6 +46,7 @@ from governance.releases.shard_index import (
 )
 from governance.releases.shard_write import write_shard
 from governance.releases.storage import Store
+from governance.threads import side_threads
 
 logger = logging.getLogger(__name__)
 
@@ -165,48 +161,33 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
     target = f"{staging_path(store, version.version)}/{DATA_DIR}/{shard.name}"
     with source.open_read(source_path) as handle:
         reader = pq.ParquetFile(handle)
-        if dataset.repo_column not in reader.schema_arrow.names:
-            raise ValueError(
-                f"the shard has no column {dataset.repo_column!r} (columns: "
-                f"{', '.join(reader.schema_arrow.names)}); set the dataset's repository column."
-            )
+        _check_schema(reader.schema_arrow, dataset.repo_column)
         # Pass 1 reads only the repository column (a few bytes a row) and decides every
         # row at once, matching each run of one repository once.
         names = reader.read(columns=[dataset.repo_column]).column(0)
-        metadata = reader.metadata
-    repositories = shard_repositories(names, dataset.implied_host, exclusions)
-    del names
-    keep = repositories.keep
-    previous = version.previous
-    before, changed = NO_EXCLUSIONS, NO_EXCLUSIONS
-    if previous:
-        before = compiled_exclusions_at(previous.log_size, previous.root_hash)
-        # The same delta the planner decided reuse with: read from the log's range.
-        changed = exclusions_changed_between(previous.log_size, version.log_size)
-    # The index depends only on the source shard: an earlier release's is kept as it is.
-    index_file = index_path(store, shard.source_fingerprint)
-    with_index = not store.exists(index_file)
-    decided = time.perf_counter()
-    # The shard's repository index and changelog part are pure Arrow work (no GIL, no
-    # database): a side thread computes and writes them while pass 2 writes the rows.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-index") as side:
+        repositories = shard_repositories(names, dataset.implied_host, exclusions)
+        del names
+        keep = repositories.keep
+        previous = version.previous
+        before, changed = NO_EXCLUSIONS, NO_EXCLUSIONS
+        if previous:
+            before = compiled_exclusions_at(previous.log_size, previous.root_hash)
+            # The same delta the planner decided reuse with: read from the log's range.
+            changed = exclusions_changed_between(previous.log_size, version.log_size)
+        # The index depends only on the source shard: an earlier release's is kept as it is.
+        index_file = index_path(store, shard.source_fingerprint)
+        with_index = not store.exists(index_file)
         changes_file = f"{work_path(store, version.version)}/changes/{shard.name}"
-        summary = side.submit(
-            _summarise, store, repositories, before, changed, index_file, with_index, changes_file
-        )
-        with store.atomic_writer(target) as (sink, written):
-            write_shard(
-                lambda: source.open_read(source_path),
-                metadata,
-                keep,
-                sink,
-                threads=_threads(version),
-                scratch=_scratch(store, target),
-                on_rows=_Progress(shard),
-            )
-            crash_point("shard_partial")  # a temporary file, not yet renamed
-            encoded = time.perf_counter()
-        summary.result()
+        decided = time.perf_counter()
+        # The index and changes are small Arrow work: a side thread writes them while this
+        # one writes the rows.
+        with side_threads("shard-index") as side:
+            side(_summarise, store, repositories, before, changed, index_file, with_index,
+                 changes_file)  # fmt: skip
+            with store.atomic_writer(target) as (sink, written):
+                write_shard(reader, keep, sink, on_rows=_Progress(shard))
+                crash_point("shard_partial")  # a temporary file, not yet renamed
+                encoded = time.perf_counter()
     logger.info(
         "Shard %s of %s: %d of %d rows kept; rows decided in %.2f s, written in %.2f s, "
         "stored in %.2f s",
@@ -226,23 +207,19 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
     }
 
 
-def _threads(version: DatasetVersion) -> int:
-    """Threads for this shard: every core (up to the setting) when it is the version's
-    last shard to write, as in an incremental release; one when as many shards as cores
-    are left, since the worker's other processes already keep the cores busy."""
-    left = ShardBuild.objects.filter(
-        version=version, status=ShardStatus.PENDING, action=ShardAction.REWRITE
-    ).count()
-    cores = len(os.sched_getaffinity(0))
-    return max(1, min(settings.RELEASE_SHARD_THREADS, cores // max(left, 1)))
-
-
-def _scratch(store: Store, target: str) -> str:
-    """Where a shard's parts are written before they are joined: beside the target on a
-    local store (a crash's leftovers go with the staging folder's strays), else locally."""
-    folder = os.path.dirname(target) if store.local else tempfile.gettempdir()
-    os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, f".{os.path.basename(target)}")
+def _check_schema(schema: pa.Schema, repo_column: str) -> None:
+    """Refuse, naming the fix, a shard the release cannot filter."""
+    if repo_column not in schema.names:
+        raise ValueError(
+            f"the shard has no column {repo_column!r} (columns: {', '.join(schema.names)}); "
+            "set the dataset's repository column."
+        )
+    kind = schema.field(repo_column).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise ValueError(
+            f"the repository column {repo_column!r} holds {kind}, not strings of "
+            "owner/name; set the dataset's repository column to such a column."
+        )
 
 
 def _summarise(

@@ -20,7 +20,7 @@ from governance.enums import ShardAction, VersionStatus
 from governance.models import Dataset, ShardBuild
 from governance.releases import release_start
 from governance.releases.verify import version_verify
-from tests.factories import approve, make_request, parts_joined
+from tests.factories import approve, make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,25 +89,3 @@ def test_a_release_reads_and_publishes_on_an_object_store(s3, tmp_path) -> None:
     assert sorted(actions) == [ShardAction.REUSE, ShardAction.REUSE, ShardAction.REWRITE]
     assert not s3.exists("datasets/out/demo/.staging/1.0.1")
     assert version_verify(version=second).ok
-
-
-def test_a_shard_written_in_parts_is_joined_onto_an_object_store(s3, tmp_path, monkeypatch):
-    from governance.releases import shard_write, shards
-
-    monkeypatch.setattr(shard_write, "ROW_GROUP_ROWS", 32)
-    monkeypatch.setattr(shards, "_threads", lambda version: 3)
-    joined = parts_joined(monkeypatch)
-    dataset, _local = _dataset_on_s3(s3, tmp_path, "parts", shards=2)
-
-    version = release_start(dataset_id=dataset.id)
-
-    version.refresh_from_db()
-    assert version.status == VersionStatus.PUBLISHED, version.error
-    assert joined == [3, 3]
-    s3.invalidate_cache()
-    for entry in version.manifest["files"]:
-        with s3.open(f"datasets/out/parts/1.0.0/{entry['path']}", "rb") as handle:
-            written = pq.ParquetFile(handle)
-            assert written.metadata.num_row_groups == -(-entry["rows"] // 32) > 3
-            assert written.read().num_rows == entry["rows"]
-    assert version_verify(version=version).ok

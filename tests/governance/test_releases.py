@@ -13,7 +13,7 @@ from governance.releases import release_start, version_folder
 from governance.releases.layout import dataset_store, index_path
 from optout.enums import RequestStatus
 from registry.services import exclusion_remove
-from tests.factories import approve, make_dataset, make_request, parts_joined
+from tests.factories import approve, make_dataset, make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,36 +152,6 @@ def test_same_source_and_checkpoint_give_byte_identical_files(tmp_path) -> None:
         assert (version_folder(one) / entry["path"]).read_bytes() == (
             version_folder(two) / entry["path"]
         ).read_bytes()
-
-
-def test_a_shard_written_by_several_threads_has_the_bytes_of_one_thread(
-    tmp_path, monkeypatch
-) -> None:
-    from governance.releases import shard_write, shards
-
-    monkeypatch.setattr(shard_write, "ROW_GROUP_ROWS", 16)  # many row groups, many parts
-    monkeypatch.setattr(shard_write, "BATCH_ROWS", 8)
-    joined = parts_joined(monkeypatch)
-    datasets = [make_dataset(tmp_path / "one", name="one"), make_dataset(tmp_path / "many")]
-    datasets[1].source_uri = datasets[0].source_uri
-    datasets[1].save()
-    owner = pq.read_table(datasets[0].source_uri).column("repo_name")[7].as_py().split("/")[0]
-    approve(make_request([f"github.com/{owner}"]))
-
-    versions = []
-    for dataset, threads in zip(datasets, (1, 5), strict=True):
-        monkeypatch.setattr(shards, "_threads", lambda version, threads=threads: threads)
-        versions.append(release_start(dataset_id=dataset.id))
-
-    files = [
-        json.loads((version_folder(v) / "manifest.json").read_text())["files"] for v in versions
-    ]
-    assert files[0] == files[1]
-    assert joined == [1] * len(files[0]) + [5] * len(files[1])  # one part a shard, then five
-    for entry in files[0]:
-        data = pq.ParquetFile(version_folder(versions[1]) / entry["path"])
-        assert data.metadata.num_row_groups == -(-entry["rows"] // 16) > 5
-        assert data.read().num_rows == entry["rows"]
 
 
 def test_the_changelog_counts_removed_and_reincluded_rows_by_exclusion(tmp_path) -> None:
