@@ -6,6 +6,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # Development runs use DEBUG=true unless the caller says otherwise.
 DEV    := DEBUG=$${DEBUG:-true}
+# Links in e-mails and pages point at the address `make run` serves.
+SITE   := SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
 .PHONY: run test lint format worker beat bench migrate clean
 
@@ -18,20 +20,27 @@ $(BIN)/.dev-installed: $(BIN)/.installed requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-migrate: $(BIN)/.installed
+# The development settings, read by the checkout's manage.py and pytest too (git-ignored).
+.env:
+	printf '%s\n' '# Written by make: development settings for manage.py and pytest in this checkout.' \
+	  '# The environment overrides them. Never deploy a checkout that has this file.' \
+	  'DEBUG=true' >$@
+
+migrate: $(BIN)/.installed .env
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	$(DEV) $(BIN)/python manage.py seed_demo
+	$(DEV) $(SITE) $(BIN)/python manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)/"
-	$(DEV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEV) $(SITE) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(BIN)/.dev-installed
+test: $(BIN)/.dev-installed .env
 	$(DEV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/.dev-installed
 	$(BIN)/ruff check --fix .
@@ -47,4 +56,4 @@ bench: $(BIN)/.dev-installed
 	@for script in bench/*.py; do echo "== $$script"; $(DEV) $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .env
