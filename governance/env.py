@@ -20,6 +20,29 @@ _FALSE = {"0", "false", "no", "off", ""}
 _SUPPORTED_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
 
 
+def load_env_file(path: Path) -> None:
+    """Set the variables a ``NAME=value`` file lists, unless the environment has them.
+
+    ``make run`` and ``make test`` write a git-ignored ``.env`` at the checkout's root with
+    the development settings, so the checkout's ``manage.py`` and ``pytest`` run as make
+    runs them. The environment always wins, so production (which never has this file)
+    is configured by its environment alone.
+    """
+    if not path.is_file():
+        return
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if not equals or not name.isidentifier():
+            raise ImproperlyConfigured(
+                f"{path}, line {number}: {line!r} is not NAME=value (e.g. DEBUG=true)."
+            )
+        os.environ.setdefault(name, value.strip())
+
+
 def _raw(name: str) -> str | None:
     value = os.environ.get(name)
     return None if value is None else value.strip()

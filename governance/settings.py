@@ -7,7 +7,6 @@ executed in-process; production sets ``DATABASE_URL`` and ``REDIS_URL``.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,10 +20,12 @@ from governance.env import (
     env_path,
     env_redis_url,
     env_str,
+    load_env_file,
 )
 from registry.forges import forges_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+load_env_file(BASE_DIR / ".env")  # written by `make run`; the environment wins
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 
 # --- Core -------------------------------------------------------------------------------
@@ -314,11 +315,6 @@ REGISTRY_PUBLIC_ROOT = env_str("REGISTRY_PUBLIC_ROOT", "")
 DATASET_STORAGE_ROOT = env_str("DATASET_STORAGE_ROOT", str(VAR_DIR / "datasets"))
 RELEASE_SCHEDULE_SECONDS = env_int("RELEASE_SCHEDULE_SECONDS", 300, minimum=10)
 RELEASE_RECONCILE_SECONDS = env_int("RELEASE_RECONCILE_SECONDS", 600, minimum=10)
-# Threads that encode one shard at once (each holds a row group in memory). The output's
-# bytes do not depend on it. sched_getaffinity (the cores this process may use) is Linux
-# only; elsewhere every core counts.
-_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-RELEASE_SHARD_THREADS = env_int("RELEASE_SHARD_THREADS", min(4, _cores or 1), minimum=1)
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env_redis_url("CELERY_BROKER_URL") or REDIS_URL

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
+_PYCACHE = shutil.ignore_patterns("__pycache__")
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
@@ -128,3 +130,77 @@ def test_gunicorn_workers_freeze_what_loading_the_app_made() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_settings_load_where_the_os_has_no_cpu_affinity() -> None:
+    """macOS has no os.sched_getaffinity: nothing at import may need it."""
+    result = _run(
+        [
+            "-c",
+            "import os; del os.sched_getaffinity; import django; django.setup(); "
+            "from django.conf import settings; print(settings.DEBUG)",
+        ],
+        DJANGO_SETTINGS_MODULE="governance.settings",
+        DEBUG="true",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_an_env_file_supplies_what_the_environment_does_not_set(tmp_path, monkeypatch) -> None:
+    from governance.env import load_env_file
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("# development\n\nPORTAL_TEST_A=from-file\nPORTAL_TEST_B = file\n")
+    monkeypatch.delenv("PORTAL_TEST_A", raising=False)
+    monkeypatch.setenv("PORTAL_TEST_B", "from-environment")
+
+    load_env_file(env_file)
+
+    assert os.environ["PORTAL_TEST_A"] == "from-file"
+    assert os.environ["PORTAL_TEST_B"] == "from-environment"
+    monkeypatch.delenv("PORTAL_TEST_A")
+
+
+def test_a_malformed_env_file_stops_startup_naming_the_line(tmp_path) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from governance.env import load_env_file
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=true\nexport everything\n")
+    with pytest.raises(ImproperlyConfigured, match=r"line 2: 'export everything'"):
+        load_env_file(env_file)
+
+
+def test_the_checkout_s_env_file_is_read_and_production_still_needs_a_secret_key(
+    tmp_path,
+) -> None:
+    """The .env that `make run` writes lets manage.py run without DEBUG in the environment;
+    a production environment (DEBUG=false, no SECRET_KEY) still refuses to start."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    # Copies of the project package and manage.py, so BASE_DIR is this checkout (Python
+    # resolves a linked script's folder); the rest linked.
+    shutil.copytree(ROOT / "governance", checkout / "governance", ignore=_PYCACHE)
+    shutil.copy(ROOT / "manage.py", checkout / "manage.py")
+    for name in ("optout", "registry", "templates"):
+        (checkout / name).symlink_to(ROOT / name)
+    (checkout / ".env").write_text("DEBUG=true\n")
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    env["VAR_DIR"] = str(tmp_path / "var")
+
+    def check(**extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=checkout,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert check().returncode == 0
+    refused = check(DEBUG="false")
+    assert refused.returncode != 0
+    assert "SECRET_KEY must be set" in refused.stderr
