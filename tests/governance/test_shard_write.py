@@ -104,7 +104,7 @@ def test_nested_columns_are_written_with_their_values_and_statistics(tmp_path) -
 def test_an_error_while_writing_raises_and_leaves_no_reading_thread(source) -> None:
     import threading
 
-    path, table = source
+    path, _table = source
     too_short = _keep(100, seed=1)  # the rows after the first 100 have no mask: an error
 
     with open(path, "rb") as handle, pytest.raises(pa.ArrowInvalid):
