@@ -1,9 +1,10 @@
 """Rate limits of the pipeline API: fixed-window counters in the shared cache.
 
 Anonymous callers are counted by address (``API_ANON_RATE``), token holders by token
-(``API_TOKEN_RATE``). Every worker counts in the same cache key (Redis in production), one
-integer per caller and window: DRF's stock throttle instead stores every request time of
-the window in one pickled list and rewrites it on each call.
+(``API_TOKEN_RATE``). Every worker counts in the same key of the shared Redis
+(``REDIS_URL``; the in-process cache without one), one integer per caller and window:
+DRF's stock throttle instead stores every request time of the window in one pickled list
+and rewrites it on each call.
 
 When the cache cannot be reached, a call is let through and a warning logged: a rate limit
 protects the database from a flood, and refusing every caller while Redis is down would
@@ -12,10 +13,13 @@ turn a broken cache into a broken API. The database still answers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
 
+import redis
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -27,15 +31,24 @@ logger = logging.getLogger(__name__)
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    """One client (a connection pool) per process and URL. Django's cache would build a new
+    client, with its table of response callbacks, on every call: more CPU than the count."""
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
 def window_count(key: str, *, timeout: int) -> int:
     """Add one to a counter that expires ``timeout`` seconds after its first call; the
     new total. Raises what the cache raises when it cannot be reached."""
-    try:
-        return cache.incr(key)  # the common case: the window is open
-    except ValueError:  # the caller's first call of the window
-        if cache.add(key, 1, timeout=timeout):
-            return 1
-        return cache.incr(key)  # another process opened it first
+    key = cache.make_key(key)  # the cache's prefix and version, as every other key
+    if settings.REDIS_URL:  # one round trip: count, and arm the expiry when the window opens
+        pipeline = _redis(settings.REDIS_URL).pipeline(transaction=False)
+        pipeline.incr(key).expire(key, timeout, nx=True)
+        return int(pipeline.execute()[0])
+    if cache.add(key, 1, timeout=timeout):  # the in-process cache of the embedded default
+        return 1
+    return cache.incr(key)
 
 
 class WindowThrottle(BaseThrottle):
