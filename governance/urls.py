@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_api_key.models import APIKey
 
 from governance import views
+from registry.receipts_views import downstream_page
 
 admin.site.site_header = "Opt-out portal administration"
 admin.site.site_title = "Opt-out portal"
@@ -28,6 +29,8 @@ urlpatterns = [
     path("api/v1/requests/", include("optout.api_urls")),
     path(".well-known/", include("registry.well_known_urls")),
     path("mirror/", include("registry.mirror_urls")),  # log tiles, range files (static copies)
+    path("api/v1/receipts/", include("registry.receipts_urls")),  # downstream receipts
+    path("downstream/", downstream_page, name="downstream"),
     path("api/v1/", include("governance.api_urls")),  # dataset versions (releases)
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -6,4 +6,7 @@ class RegistryConfig(AppConfig):
     verbose_name = "Exclusion registry"
 
     def ready(self) -> None:
-        from registry import schema  # noqa: F401  (the OpenAPI token scheme)
+        from registry import (
+            receipts_admin,  # noqa: F401  (downstream users' admin pages)
+            schema,  # noqa: F401  (the OpenAPI token scheme)
+        )

@@ -1,8 +1,9 @@
 """Stand-alone pipeline client for the exclusion registry. It fails closed.
 
 No Django: the standard library and ``cryptography`` only, plus the registry's pure
-modules ``registry/merkle.py``, ``registry/notes.py``, ``registry/tlog_tiles.py`` and
-``registry/ranges_format.py`` (copy the five files together to use the client elsewhere).
+modules ``registry/merkle.py``, ``registry/notes.py``, ``registry/tlog_tiles.py``,
+``registry/ranges_format.py`` and ``registry/receipts_format.py`` (copy the six files
+together to use the client elsewhere).
 Run it as::
 
     python -m registry.client sync --url https://portal.example --token KEY \\
@@ -10,6 +11,9 @@ Run it as::
     python -m registry.client sync --tiles https://mirror.example/log --state-dir …
     python -m registry.client check --state-dir ./optout-state owner/name host/owner/name …
     python -m registry.client check --private https://portal.example/mirror --key … owner/name
+    python -m registry.client keygen --name acme-2026 --out acme.key
+    python -m registry.client ack --url … --token … --state-dir … --user acme \\
+        --dataset acme-code [--manifest FILE] --signing-key acme.key
 
 ``sync`` fetches the signed checkpoint, checks its signature against the pinned verifier
 key, checks the consistency proof from the checkpoint it trusted last, fetches the new log
@@ -48,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from registry import merkle, notes, ranges_format, tlog_tiles
+from registry import merkle, notes, ranges_format, receipts_format, tlog_tiles
 
 PAGE = 10_000
 REPOSITORY, NAMESPACE = "repository", "namespace"
@@ -178,6 +182,20 @@ class Server:
             raise ClientError(f"GET {path} answered {exc.code}: {exc.read()[:300]!r}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise ClientError(f"GET {path} failed: {exc}") from None
+
+    def post(self, path: str, body: bytes, content_type: str) -> bytes:
+        request = urllib.request.Request(f"{self.url}{path}", data=body, method="POST")  # noqa: S310
+        request.add_header("Content-Type", content_type)
+        if self.token:
+            request.add_header("Authorization", f"Api-Key {self.token}")
+        try:
+            with _OPENER.open(request, timeout=self.timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:500].decode("utf-8", "replace")
+            raise ClientError(f"POST {path} answered {exc.code}: {detail}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise ClientError(f"POST {path} failed: {exc}") from None
 
     def get_json(self, path: str, **params: object) -> dict:
         try:
@@ -448,6 +466,75 @@ class PrivateLookup:
         return None
 
 
+# --- receipts -------------------------------------------------------------------------------
+
+
+def keygen(name: str, out: Path) -> notes.VerifierKey:
+    """A new Ed25519 signing key for receipts: ``out`` holds the key name and the base64
+    seed (created 0600, never overwritten); returns the verifier key to register."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    if not name or any(c.isspace() or c == "+" for c in name):
+        raise ClientError("--name must be non-empty, without spaces or '+'.")
+    private = Ed25519PrivateKey.generate()
+    seed = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ClientError(f"{out} exists; the client never overwrites a signing key.") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"{name}\n{base64.b64encode(seed).decode()}\n")
+    return notes.verifier_key_for(name, private)
+
+
+def _load_signing_key(path: Path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    try:
+        name, seed = path.read_text().split()
+        return name, Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed, validate=True))
+    except (OSError, ValueError) as exc:
+        raise ClientError(f"--signing-key {path}: not a key file from keygen ({exc}).") from None
+
+
+def ack(server: Server, state_dir: Path, *, user: str, dataset: str, manifest: Path | None,
+        signing_key: Path) -> dict:  # fmt: skip
+    """Sign and post a receipt for the checkpoint the state directory trusts."""
+    import datetime as dt
+
+    state = load_state(state_dir)
+    if state is None:
+        raise ClientError(f"No synced state in {state_dir}; run sync first.")
+    digest = ""
+    if manifest is not None:
+        try:
+            digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ClientError(f"--manifest {manifest}: {exc}") from None
+    body = receipts_format.ReceiptBody(
+        origin=state.key.name,
+        user=user,
+        dataset=dataset,
+        size=state.size,
+        root=state.root,
+        manifest_sha256=digest,
+        applied_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+    )
+    text = receipts_format.receipt_text(body)
+    try:
+        receipts_format.parse_receipt(text, origin=state.key.name)
+    except receipts_format.ReceiptError as exc:
+        raise ClientError(str(exc)) from None
+    name, private = _load_signing_key(signing_key)
+    note = notes.sign_note(text, name, private)
+    answer = server.post("/api/v1/receipts/", note.encode(), "text/plain; charset=utf-8")
+    try:
+        return json.loads(answer)
+    except ValueError:
+        raise ClientError("POST /api/v1/receipts/ did not return JSON.") from None
+
+
 # --- command line -----------------------------------------------------------------------
 
 
@@ -480,7 +567,43 @@ def main(argv: list[str] | None = None) -> int:
     check_cmd.add_argument("--key", help="The log's verifier key (with --private and no state).")
     check_cmd.add_argument("--timeout", type=float, default=30.0)
     check_cmd.add_argument("repos", nargs="*", help="Repositories; '-' or none reads stdin.")
+    keygen_cmd = commands.add_parser("keygen", help="Make a key to sign receipts with.")
+    keygen_cmd.add_argument("--name", required=True, help="The key's name (e.g. acme-llm-2026).")
+    keygen_cmd.add_argument("--out", required=True, type=Path, help="Where to write the key.")
+    ack_cmd = commands.add_parser(
+        "ack", help="Post a signed receipt: the synced checkpoint was applied to a dataset."
+    )
+    ack_cmd.add_argument("--url", required=True, help="The portal's base URL.")
+    ack_cmd.add_argument("--token", default=os.environ.get("OPTOUT_TOKEN"))
+    ack_cmd.add_argument("--state-dir", required=True, type=Path)
+    ack_cmd.add_argument("--user", required=True, help="Your downstream user name.")
+    ack_cmd.add_argument("--dataset", required=True, help="What you applied it to.")
+    ack_cmd.add_argument("--manifest", type=Path, help="Your output's manifest (its SHA-256).")
+    ack_cmd.add_argument("--signing-key", required=True, type=Path, help="From keygen.")
+    ack_cmd.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args(argv)
+
+    if args.command in ("keygen", "ack"):
+        try:
+            if args.command == "keygen":
+                print(keygen(args.name, args.out))
+                return 0
+            answer = ack(
+                Server(args.url, args.token, args.timeout),
+                args.state_dir,
+                user=args.user,
+                dataset=args.dataset,
+                manifest=args.manifest,
+                signing_key=args.signing_key,
+            )
+        except ClientError as exc:
+            print(f"ERROR: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"acknowledged: receipt {answer.get('index')}, checkpoint size "
+            f"{answer.get('checkpoint_size')} applied to {answer.get('dataset')}"
+        )
+        return 0
 
     if args.command == "sync":
         try:

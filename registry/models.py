@@ -155,3 +155,13 @@ class PublishedMirror(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} published to size {self.size}"
+
+
+# Downstream users and their receipts: a concept of its own, in its own module.
+from registry.receipt_models import (  # noqa: E402, F401
+    DownstreamKey,
+    DownstreamUser,
+    Receipt,
+    ReceiptLogHead,
+    ReceiptNode,
+)

@@ -1,0 +1,136 @@
+"""Downstream receipts over HTTP: post one, read where each downstream user stands, and the
+receipts log's checkpoint and inclusion proofs; plus the public page ``/downstream/``.
+
+Thin: each view calls ``registry.receipts``. The API views reuse the pipeline API's pieces
+(``registry.api.common``): token authentication, throttles and the single error shape.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.api.common import (
+    PUBLIC_AUTH,
+    PUBLIC_ERRORS,
+    TOKEN_ERRORS,
+    PlainTextParser,
+    PublicMixin,
+    TokenMixin,
+)
+from registry.receipts import (
+    ReceiptRefused,
+    downstream_status,
+    receipt_inclusion_proof,
+    receipt_submit,
+    receipts_checkpoint,
+    receipts_size,
+)
+
+
+class _Refused(APIException):
+    def __init__(self, exc: ReceiptRefused) -> None:
+        self.status_code = status.HTTP_403_FORBIDDEN if exc.code == "permission_denied" else 400
+        super().__init__({exc.field: [str(exc)]} if exc.code == "invalid" else str(exc), exc.code)
+
+
+def _status_row(row) -> dict:
+    newest = row.newest
+    return {
+        "name": row.user.name,
+        "description": row.user.description,
+        "dataset": newest.dataset if newest else None,
+        "applied_size": newest.checkpoint_size if newest else None,
+        "applied_at": newest.applied_at.isoformat().replace("+00:00", "Z") if newest else None,
+        "receipt_index": newest.index if newest else None,
+        "entries_behind": row.entries_behind,
+    }
+
+
+class ReceiptsView(TokenMixin, APIView):
+    parser_classes = [PlainTextParser]
+
+    def get_permissions(self):
+        return [] if self.request.method == "GET" else super().get_permissions()
+
+    @extend_schema(
+        operation_id="receipts_status",
+        summary="Each downstream user's newest applied checkpoint and how far behind it is",
+        auth=PUBLIC_AUTH,
+        responses={200: OpenApiTypes.OBJECT, **PUBLIC_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"downstream": [_status_row(row) for row in downstream_status()]})
+
+    @extend_schema(
+        operation_id="receipts_create",
+        summary="Post a signed receipt: this pipeline applied a checkpoint to a dataset",
+        request={"text/plain": OpenApiTypes.STR},
+        responses={201: OpenApiTypes.OBJECT, **TOKEN_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        note = request.data if isinstance(request.data, str) else ""
+        try:
+            receipt = receipt_submit(note=note, token=request.auth)
+        except ReceiptRefused as exc:
+            raise _Refused(exc) from None
+        body = {
+            "index": receipt.index,
+            "user": receipt.user.name,
+            "dataset": receipt.dataset,
+            "checkpoint_size": receipt.checkpoint_size,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ReceiptsCheckpointView(PublicMixin, APIView):
+    @extend_schema(
+        operation_id="receipts_checkpoint",
+        summary="The receipts log's signed checkpoint (origin <LOG_NAME>/receipts)",
+        auth=PUBLIC_AUTH,
+        responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR), **PUBLIC_ERRORS},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(receipts_checkpoint(), content_type="text/plain; charset=utf-8")
+
+
+class InclusionQuery(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0, max_value=2**62)
+    size = serializers.IntegerField(min_value=1, max_value=2**62)
+
+
+class ReceiptsInclusionView(PublicMixin, APIView):
+    @extend_schema(
+        operation_id="receipts_inclusion_proof",
+        summary="Inclusion proof of one receipt in the receipts log",
+        parameters=[InclusionQuery],
+        auth=PUBLIC_AUTH,
+        responses={200: OpenApiTypes.OBJECT, **PUBLIC_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        query = InclusionQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        index, size = query.validated_data["index"], query.validated_data["size"]
+        try:
+            proof = receipt_inclusion_proof(index, size)
+        except ReceiptRefused as exc:
+            raise _Refused(exc) from None
+        hashes = [base64.b64encode(h).decode() for h in proof]
+        return Response({"index": index, "size": size, "hashes": hashes})
+
+
+def downstream_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "registry/downstream.html",
+        {"rows": downstream_status(), "receipts": receipts_size()},
+    )
