@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +33,8 @@ from registry.models import LogEntry, PublishedMirror
 from registry.public_store import PublicStore
 from registry.selectors import exclusions_in_force
 from registry.signing import load_signing_key
+
+_IO_THREADS = 8  # range files read and written at once (in a task, never a web request)
 
 
 def _suffixes_by_prefix(keys: list[str]) -> dict[str, set[str]]:
@@ -48,14 +51,16 @@ _EMPTY_HASH = hashlib.sha256(fmt.EMPTY_FILE).hexdigest()
 def _write_ranges(
     store: PublicStore, size: int, ranges: dict[str, set[str]]
 ) -> dict[str, tuple[int, str]]:
-    written = {}
-    for prefix, suffixes in ranges.items():
+    def write(item: tuple[str, set[str]]) -> tuple[str, tuple[int, str]]:
+        prefix, suffixes = item
         if not suffixes:
-            written[prefix] = (fmt.EMPTY, _EMPTY_HASH)
-            continue
+            return prefix, (fmt.EMPTY, _EMPTY_HASH)
         data = fmt.range_file(suffixes)
         store.write(fmt.file_path(prefix, size), data, durable=False)
-        written[prefix] = (size, hashlib.sha256(data).hexdigest())
+        return prefix, (size, hashlib.sha256(data).hexdigest())
+
+    with ThreadPoolExecutor(_IO_THREADS) as pool:  # file I/O waits, hashing frees the GIL
+        written = dict(pool.map(write, ranges.items()))
     if not store.exists(fmt.file_path("", fmt.EMPTY)):
         store.write(fmt.file_path("", fmt.EMPTY), fmt.EMPTY_FILE)
     return written

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 
@@ -61,6 +62,7 @@ def prefix_name(index: int) -> str:
     return f"{index:0{PREFIX_HEX}x}"
 
 
+@functools.cache  # a pure function of i; a file never holds more than a few hundred lines
 def padding(i: int) -> str:
     return hashlib.sha256(_PAD_TAG + str(i).encode()).hexdigest()[PREFIX_HEX:]
 
