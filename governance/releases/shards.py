@@ -96,9 +96,8 @@ def shards_reuse(*, version_id: int) -> int:
     """Link the previous output of every reused shard of a version still pending, and
     record them: the same bytes, so the same hash, rows and size as the earlier build.
 
-    All at once: each link is cheap, but a folder sync and a transaction a shard took
-    1.26 s for the 99 reused shards of the benchmark's 100-shard release. Returns how many
-    this call recorded.
+    All at once: each link is cheap, but a folder sync and a transaction per shard add up
+    when most of a release is reused. Returns how many this call recorded.
     """
     shards = list(
         ShardBuild.objects.select_related("version__dataset", "version__previous", "reuse_of")
@@ -263,9 +262,8 @@ class _Progress:
 
 def _write_table(store: Store, path: str, table: pa.Table) -> None:
     """A shard's index or changes: tables of mostly unique names that the planner and the
-    publish step read whole. lz4 without dictionary or statistics writes them in half the
-    time zstd with a dictionary tried on every name takes, and reads them in half too
-    (a benchmark shard's index: 47 -> 24 ms to write, 17 -> 9 ms to read, 1.3 -> 2.3 MB)."""
+    publish step read whole. lz4 without dictionary or statistics: a dictionary tried on
+    unique names never pays, and speed of writing and reading counts more than size."""
     with store.atomic_writer(path) as (hashing, _written):
         pq.write_table(
             table, hashing, compression="lz4", use_dictionary=False, write_statistics=False

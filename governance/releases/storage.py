@@ -26,28 +26,11 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 
-class AppendOnlyFile:
-    """What pyarrow asks of a file object it only appends to, beyond ``write``, ``tell``
-    and ``flush``. Closing it leaves the underlying file open: its owner closes it (after
-    fsync, or after more parts are appended)."""
+class HashingWriter:
+    """A write-only file object that hashes and counts what passes through it. Closing it
+    leaves the underlying file open: its owner closes it, after fsync."""
 
     closed = False
-
-    def close(self) -> None:
-        self.closed = True
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return False
-
-
-class HashingWriter(AppendOnlyFile):
-    """A write-only file object that hashes and counts what passes through it."""
 
     def __init__(self, target: BinaryIO) -> None:
         self._target = target
@@ -66,6 +49,18 @@ class HashingWriter(AppendOnlyFile):
 
     def flush(self) -> None:
         self._target.flush()
+
+    def close(self) -> None:
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
 
     @property
     def sha256(self) -> str:
