@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import transaction
@@ -33,6 +32,7 @@ from registry.models import LogEntry, PublishedMirror
 from registry.public_store import PublicStore
 from registry.selectors import exclusions_in_force
 from registry.signing import load_signing_key
+from registry.threads import side_threads
 
 _IO_THREADS = 8  # range files read and written at once (in a task, never a web request)
 
@@ -59,8 +59,10 @@ def _write_ranges(
         store.write(fmt.file_path(prefix, size), data, durable=False)
         return prefix, (size, hashlib.sha256(data).hexdigest())
 
-    with ThreadPoolExecutor(_IO_THREADS) as pool:  # file I/O waits, hashing frees the GIL
-        written = dict(pool.map(write, ranges.items()))
+    # File I/O waits and hashing frees the GIL.
+    with side_threads("registry-ranges", workers=_IO_THREADS) as side:
+        futures = [side(write, item) for item in ranges.items()]
+    written = dict(future.result() for future in futures)
     if not store.exists(fmt.file_path("", fmt.EMPTY)):
         store.write(fmt.file_path("", fmt.EMPTY), fmt.EMPTY_FILE)
     return written

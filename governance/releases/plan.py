@@ -31,8 +31,8 @@ from governance.releases.matching import (
     exclusions_union,
 )
 from governance.releases.storage import Store
-from governance.threads import side_threads
 from registry.checkpoints import checkpoint_latest
+from registry.threads import side_threads
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from governance.threads import side_threads
+from registry.threads import side_threads
 
 ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
 ROW_GROUP_ROWS = 8192  # rows per output row group (tens of MB of Stack-v2-like content)

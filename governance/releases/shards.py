@@ -46,7 +46,7 @@ from governance.releases.shard_index import (
 )
 from governance.releases.shard_write import write_shard
 from governance.releases.storage import Store
-from governance.threads import side_threads
+from registry.threads import side_threads
 
 logger = logging.getLogger(__name__)
 

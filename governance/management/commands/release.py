@@ -11,7 +11,7 @@ from governance.enums import VersionStatus
 from governance.models import Dataset, DatasetVersion
 from governance.releases import ReleaseError, release_start
 from governance.selectors import release_progress
-from governance.threads import side_threads
+from registry.threads import side_threads
 
 BAR_WIDTH = 30
 

@@ -1,7 +1,8 @@
 """The one way this project runs work on side threads.
 
-Where threads remain (docs/releases.md, "Threads"), they run Arrow work that releases
-the GIL, or wait on I/O, beside the thread that started them. ``side_threads`` makes
+It lives in the registry, the lowest layer, so that every app may use it. Where threads
+remain (docs/releases.md, "Threads"), they run work that releases the GIL (Arrow,
+hashing) or waits on I/O, beside the thread that started them. ``side_threads`` makes
 them behave alike: leaving the block waits for every thread, the first error raised on
 any of them is raised in the caller, work not started is dropped once the caller itself
 fails, and each call closes the database connections its thread opened, so no thread

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from governance.threads import side_threads
+from registry.threads import side_threads
 
 
 def test_it_returns_each_result_once_every_thread_is_done() -> None:
