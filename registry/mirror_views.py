@@ -9,13 +9,15 @@ seconds, with an ETag so a poller gets a 304 while nothing changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+from collections.abc import Callable
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.views.decorators.http import require_safe
 
-from registry.public_store import PublicStore
+from registry.public_store import PublicStore, public_root
 
 _N = r"(?:x\d{3}/)*\d{3}(?:\.p/(?:[1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-5]))?"
 IMMUTABLE = re.compile(
@@ -33,12 +35,18 @@ def _content_type(path: str) -> str:
     return "text/plain; charset=utf-8"
 
 
+@functools.lru_cache(maxsize=4)
+def _store(root: str) -> PublicStore:
+    """The store of a configured root (keyed by the setting's value, so nothing goes stale)."""
+    return PublicStore(root)
+
+
 @require_safe
 def mirror_file(request: HttpRequest, path: str) -> HttpResponse:
     moving = path in MOVING
     if not moving and not IMMUTABLE.match(path):
         raise Http404("No such public file.")
-    store = PublicStore()
+    store = _store(public_root())
     if moving:
         data = store.read_if_exists(path)
         if data is None:
@@ -60,3 +68,23 @@ def mirror_file(request: HttpRequest, path: str) -> HttpResponse:
     # Public, signed data: any page or mirror may read it.
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+class MirrorMiddleware:
+    """Answers ``/mirror/`` right after WhiteNoise, as static files are answered: these files
+    are public and the same for everyone, so sessions, CSRF, authentication and messages have
+    nothing to do with them (a range file is served at the rate of a static file: bench/
+    ranges.py). Anything it does not find goes on to the site's own 404 page."""
+
+    PREFIX = "/mirror/"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(self.PREFIX):
+            try:
+                return mirror_file(request, request.path_info[len(self.PREFIX) :])
+            except Http404:
+                pass
+        return self.get_response(request)
