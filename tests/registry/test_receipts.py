@@ -197,3 +197,17 @@ def test_the_client_acks_a_synced_checkpoint_and_it_shows_on_the_page(live_serve
         "ack", *base, "--user", "mallory", "--dataset", "x", "--signing-key", str(keyfile)
     )
     assert wrong_user.returncode == 2 and "but its key belongs to 'acme'" in wrong_user.stderr
+
+
+def test_an_owners_status_page_counts_the_downstream_users_that_applied_it(acme, client):
+    from optout.links import status_path, status_token_for
+    from tests.factories import approve, make_request
+
+    _, token, _ = acme
+    request = approve(make_request(["github.com/owner/repo"]))
+    path = status_path(request.public_id, status_token_for(request.public_id))
+    assert "Applied by 0 of 1 registered downstream user " in client.get(path).content.decode()
+    receipt_submit(note=_note(size=3), token=token)  # the checkpoint that added it
+    page = client.get(path).content.decode()
+    assert "Applied by 1 of 1 registered downstream user " in page
+    assert 'href="/downstream/"' in page
