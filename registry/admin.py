@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils.html import format_html
 
 from registry.admin_base import ReasonForm, RecordAdmin, reason_page
@@ -54,10 +55,22 @@ def revoke(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
 
 @admin.register(Exclusion)
 class ExclusionAdmin(RecordAdmin):
-    list_display = ["subject", "kind", "active", "cause", "created_at"]
+    list_display = ["subject", "kind", "active", "caused_by", "created_at"]
     list_filter = ["kind", "active"]
     search_fields = ["subject", "cause"]
     actions = [revoke]
+
+    @admin.display(description="cause", ordering="cause")
+    def caused_by(self, exclusion: Exclusion) -> str:
+        """A request's exclusion links to its request (found by the admin URL's name: the
+        registry imports nothing of the apps above it), where Revoke also tells the owner."""
+        kind, _, public_id = exclusion.cause.partition(":")
+        if kind != "optout.request":
+            return exclusion.cause
+        url = reverse("admin:optout_removalrequest_changelist")
+        return format_html(
+            '<a href="{}?state=all&amp;q={}">request {}</a>', url, public_id, public_id
+        )
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REVOKE_PERMISSION)

@@ -5,6 +5,7 @@ import pytest
 from registry.models import PipelineToken
 from registry.services import exclusion_add
 from registry.tokens import token_create
+from tests.factories import approve, make_request
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +50,16 @@ def test_a_token_without_expiry_is_called_out(admin_client) -> None:
     token_create(name="dated", scopes=["registry:read"], expires_days=30)
     listing = admin_client.get("/admin/registry/pipelinetoken/").content.decode()
     assert listing.count('<strong class="no-expiry">never: no expiry date</strong>') == 1
+
+
+def test_an_exclusion_links_to_the_request_that_caused_it(admin_client) -> None:
+    request = approve(make_request(["octo/hello"]))
+    exclusion_add(kind="repository", subject="github.com/a/b", cause="import:2024")
+    listing = admin_client.get("/admin/registry/exclusion/").content.decode()
+    link = f'/admin/optout/removalrequest/?state=all&amp;q={request.public_id}"'
+    assert link in listing
+    assert "import:2024" in listing
+    found = admin_client.get(
+        "/admin/optout/removalrequest/", {"state": "all", "q": str(request.public_id)}
+    )
+    assert list(found.context["cl"].result_list) == [request]
