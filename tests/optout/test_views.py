@@ -343,3 +343,21 @@ def test_an_unverified_request_offers_to_cancel_and_copy_the_token(client) -> No
         in body
     )
     assert "js/copy.js" in body
+
+
+def test_the_header_links_signed_in_requests_only_once_forge_sign_in_is_configured(
+    client, settings
+) -> None:
+    without = client.get("/").content.decode()
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        **settings.SOCIALACCOUNT_PROVIDERS,
+        "github": {
+            **settings.SOCIALACCOUNT_PROVIDERS.get("github", {}),
+            "APPS": [{"client_id": "cid", "secret": "shh"}],
+        },
+    }
+
+    with_signin = client.get("/").content.decode()
+
+    assert 'href="/requests/mine/"' not in without
+    assert 'href="/requests/mine/"' in with_signin
