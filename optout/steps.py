@@ -41,12 +41,13 @@ def request_steps(request: RemovalRequest, *, release: NextRelease) -> list[Step
             if request.expires_at
             else "when you prove control"
         ),
-        RequestStatus.APPROVED: "usually "
-        + duration_text(to_approved.median_seconds)
-        + " after control is proven",
-        RequestStatus.APPLIED: "usually "
-        + duration_text(to_applied.median_seconds)
-        + f" after approval; next release {release.note}",
+        RequestStatus.APPROVED: _usually(
+            to_approved.median_seconds, "after control is proven", "when a maintainer reviews it"
+        ),
+        RequestStatus.APPLIED: _usually(
+            to_applied.median_seconds, "after approval", "at the next release"
+        )
+        + f"; next release {release.note}",
     }
     steps = []
     for index, (status, label) in enumerate(STEPS):
@@ -68,3 +69,8 @@ def request_steps(request: RemovalRequest, *, release: NextRelease) -> list[Step
             )
         )
     return steps
+
+
+def _usually(seconds: float | None, after: str, otherwise: str) -> str:
+    """ "usually 3 h after approval", or ``otherwise`` before any request took that step."""
+    return otherwise if seconds is None else f"usually {duration_text(seconds)} {after}"

@@ -361,3 +361,17 @@ def test_the_header_links_signed_in_requests_only_once_forge_sign_in_is_configur
 
     assert 'href="/requests/mine/"' not in without
     assert 'href="/requests/mine/"' in with_signin
+
+
+def test_the_steps_say_what_comes_next_before_any_request_set_a_typical_time(client) -> None:
+    request = make_request(["octo/first"])
+    request_transition(request_id=request.id, to_status=RequestStatus.VERIFIED, actor_label="t")
+    link = f"/requests/{request.public_id}/?token={status_token_for(request.public_id)}"
+
+    verified = client.get(link).content.decode()
+    approve_later = make_request(["octo/second"], email="b@example.org")
+    approve(approve_later)
+    with_history = client.get(link).content.decode()
+
+    assert "when a maintainer reviews it" in verified
+    assert "usually under a minute after control is proven" in with_history
