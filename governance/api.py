@@ -170,7 +170,7 @@ class VersionVerifyView(APIView):
 class LookupView(APIView):
     """Which published versions of a dataset hold a repository, or an owner's repositories."""
 
-    class InputSerializer(serializers.Serializer):
+    class LookupQuerySerializer(serializers.Serializer):
         repo = serializers.CharField(
             required=False,
             max_length=600,
@@ -205,7 +205,7 @@ class LookupView(APIView):
         repository = serializers.CharField()
         rows = serializers.IntegerField()
 
-    class OutputSerializer(serializers.Serializer):
+    class LookupSerializer(serializers.Serializer):
         dataset = serializers.CharField()
         kind = serializers.CharField(help_text="repository or namespace")
         canonical = serializers.CharField()
@@ -227,9 +227,9 @@ class LookupView(APIView):
 
     @extend_schema(
         operation_id="dataset_lookup",
-        parameters=[InputSerializer],
+        parameters=[LookupQuerySerializer],
         responses={
-            200: OutputSerializer,
+            200: LookupSerializer,
             400: OpenApiResponse(ErrorSerializer),
             404: OpenApiResponse(ErrorSerializer),
             429: OpenApiResponse(ErrorSerializer),
@@ -243,7 +243,7 @@ class LookupView(APIView):
     )
     def get(self, request: Request, name: str) -> Response:
         dataset = get_object_or_404(Dataset, name=name)
-        params = self.InputSerializer(data=request.query_params)
+        params = self.LookupQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         field = "repo" if "repo" in params.validated_data else "owner"
         try:
@@ -291,7 +291,7 @@ class LookupView(APIView):
 
 
 class ChangelogView(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class ChangelogSerializer(serializers.Serializer):
         dataset = serializers.CharField()
         version = serializers.CharField()
         previous_version = serializers.CharField(allow_null=True)
@@ -305,14 +305,14 @@ class ChangelogView(APIView):
             help_text="{change: removed|reincluded, exclusion, kind, repositories, rows}",
         )
 
-    class InputSerializer(serializers.Serializer):
+    class ChangelogQuerySerializer(serializers.Serializer):
         q = serializers.CharField(required=False, max_length=200, help_text="Search text.")
         page = serializers.IntegerField(required=False, min_value=1, default=1)
 
     @extend_schema(
         operation_id="version_changelog",
-        parameters=[InputSerializer],
-        responses={200: OutputSerializer, 404: OpenApiResponse(ErrorSerializer)},
+        parameters=[ChangelogQuerySerializer],
+        responses={200: ChangelogSerializer, 404: OpenApiResponse(ErrorSerializer)},
         description="A published version's changelog, 100 entries a page, searchable.",
     )
     def get(self, request: Request, name: str, version: str) -> Response:
@@ -322,7 +322,7 @@ class ChangelogView(APIView):
             version=version,
             status=VersionStatus.PUBLISHED,
         )
-        params = self.InputSerializer(data=request.query_params)
+        params = self.ChangelogQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         try:
             changelog = version_changelog(found)
