@@ -132,8 +132,7 @@ _TOKEN_PARAMETERS = [
 
 
 class _JsonOnlyView(APIView):
-    # JSON only: a form-encoded body with thousands of fields would trip Django's field
-    # limit outside DRF, and the answer would not have the API's error shape.
+    # JSON only: the owner API documents JSON bodies, and nothing else is parsed.
     parser_classes = [JSONParser]
 
 
