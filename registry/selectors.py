@@ -16,7 +16,7 @@ from registry.models import Exclusion, LogHead
 # When a matching exclusion took effect, as the API renders it (DRF's DateTimeField in
 # UTC: ISO 8601, microseconds only when there are any, "Z" for UTC). PostgreSQL formats it
 # in the query: for a bulk check of 10,000, making datetimes of the rows and formatting
-# them again in Python cost ~45 ms. ``{c}`` is the timestamp column.
+# them again in Python cost more than the lookup. ``{c}`` is the timestamp column.
 _PG_SINCE = """to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
     || CASE WHEN {c} = date_trunc('second', {c}) THEN ''
             ELSE to_char({c} AT TIME ZONE 'UTC', '.US') END || 'Z'"""
@@ -99,11 +99,10 @@ def _active_exclusions_among(subjects: set[str], chunk: int) -> tuple[list[tuple
     if connection.vendor == "postgresql":
         # One statement, so one snapshot: the log size row and the matches cannot straddle a
         # commit. The subjects are joined rather than ``subject = ANY(%s)``: with ~20,000
-        # subjects PostgreSQL plans ANY as a parallel scan of the whole table (130 ms at 1M
-        # rows), the join as one index-only probe per subject (60 ms). Sorted, so the probes
-        # walk the index in order. Sent as one newline-joined string when no subject holds a
-        # newline (canonical ids never do): adapting 20,000 strings one by one into an array
-        # literal cost 13 ms.
+        # subjects PostgreSQL plans ANY as a parallel scan of the whole table, the join as
+        # one index-only probe per subject. Sorted, so the probes walk the index in order.
+        # Sent as one newline-joined string when no subject holds a newline (canonical ids
+        # never do): adapting 20,000 strings one by one into an array literal is slow.
         joined = "\n".join(ordered)
         if joined.count("\n") == len(ordered) - 1:
             wanted, parameter = "string_to_array(%s, E'\\n')", joined
