@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Session-scoped statements; transaction-scoped ones (SET LOCAL, pg_advisory_xact_lock) are fine.
+# Session-scoped statements (SQL keywords as the code writes them, in capitals); transaction-
+# scoped ones (SET LOCAL, pg_advisory_xact_lock) are fine.
 SESSION_STATE = re.compile(
     r"""["'(]\s*(PREPARE\s|SET\s+(?!LOCAL\b)\w|LISTEN\s|CREATE\s+TEMP|DECLARE\s+\w+\s+.*WITH\s+HOLD)"""
-    r"|pg_advisory_lock|pg_try_advisory_lock\(|set_config\([^)]*false",
-    re.IGNORECASE,
+    r"|pg_advisory_lock|pg_try_advisory_lock\(|set_config\([^)]*false"
 )
 
 
