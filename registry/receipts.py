@@ -214,6 +214,14 @@ def receipt_inclusion_proof(index: int, size: int) -> list[bytes]:
     return _ranges_hashes(merkle.inclusion_ranges(index, size))
 
 
+def receipt_consistency_proof(first: int, second: int) -> list[bytes]:
+    if not 0 <= first <= second <= receipts_size():
+        raise ReceiptRefused(
+            f"first must not exceed second, and second at most {receipts_size()}.", field="first"
+        )
+    return _ranges_hashes(merkle.consistency_ranges(first, second))
+
+
 # --- reads for the public page and API -------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from registry.api.common import (
 from registry.receipts import (
     ReceiptRefused,
     downstream_status,
+    receipt_consistency_proof,
     receipt_inclusion_proof,
     receipt_submit,
     receipts_checkpoint,
@@ -126,6 +127,31 @@ class ReceiptsInclusionView(PublicMixin, APIView):
             raise _Refused(exc) from None
         hashes = [base64.b64encode(h).decode() for h in proof]
         return Response({"index": index, "size": size, "hashes": hashes})
+
+
+class ConsistencyQuery(serializers.Serializer):
+    first = serializers.IntegerField(min_value=0, max_value=2**62)
+    second = serializers.IntegerField(min_value=0, max_value=2**62)
+
+
+class ReceiptsConsistencyView(PublicMixin, APIView):
+    @extend_schema(
+        operation_id="receipts_consistency_proof",
+        summary="Consistency proof between two sizes of the receipts log",
+        parameters=[ConsistencyQuery],
+        auth=PUBLIC_AUTH,
+        responses={200: OpenApiTypes.OBJECT, **PUBLIC_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        query = ConsistencyQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        first, second = query.validated_data["first"], query.validated_data["second"]
+        try:
+            proof = receipt_consistency_proof(first, second)
+        except ReceiptRefused as exc:
+            raise _Refused(exc) from None
+        hashes = [base64.b64encode(h).decode() for h in proof]
+        return Response({"first": first, "second": second, "hashes": hashes})
 
 
 def downstream_page(request: HttpRequest) -> HttpResponse:

@@ -22,6 +22,7 @@ from registry.receipts import (
     downstream_key_revoke,
     downstream_status,
     downstream_user_register,
+    receipt_consistency_proof,
     receipt_inclusion_proof,
     receipt_submit,
     receipts_checkpoint,
@@ -75,6 +76,13 @@ def test_a_receipt_is_logged_and_proved_in_the_receipts_log(acme) -> None:
     assert receipts_root(2) == merkle.merkle_root(leaves)
     merkle.verify_inclusion(
         index=0, size=2, leaf=leaves[0], proof=receipt_inclusion_proof(0, 2), root=receipts_root(2)
+    )
+    merkle.verify_consistency(
+        first=1,
+        second=2,
+        first_root=receipts_root(1),
+        second_root=receipts_root(2),
+        proof=receipt_consistency_proof(1, 2),
     )
     text = notes.verify_note(receipts_checkpoint(), notes.parse_verifier_key(verifier_key()))
     parsed = notes.parse_checkpoint(text, origin=f"{settings.LOG_NAME}/receipts")
@@ -135,6 +143,9 @@ def test_the_api_takes_a_receipt_and_reports_each_user(acme, client) -> None:
     proof = client.get("/api/v1/receipts/proof/inclusion?index=0&size=1").json()
     assert proof == {"index": 0, "size": 1, "hashes": []}
     assert client.get("/api/v1/receipts/proof/inclusion?index=3&size=9").status_code == 400
+    consistency = client.get("/api/v1/receipts/proof/consistency?first=1&second=1").json()
+    assert consistency == {"first": 1, "second": 1, "hashes": []}
+    assert client.get("/api/v1/receipts/proof/consistency?first=2&second=5").status_code == 400
 
 
 def test_maintainers_register_users_and_keys_in_the_admin_and_cannot_edit_them(acme, client):
