@@ -1,4 +1,4 @@
-"""Benchmark of dataset releases against the targets of the releases issue.
+"""Benchmark of dataset releases against the release targets (docs/benchmarks.md).
 
 Generates Stack-v2-shaped shards with the demo generator, seeds the registry with
 repository and namespace exclusions, then times in one run:
@@ -17,7 +17,7 @@ repository and namespace exclusions, then times in one run:
 Each timed release starts once the worker has precomputed the registry exports that
 signing its checkpoint queued (``registry_settle``), so registry work does not overlap it.
 
-It also samples the peak RSS of each worker process. Sizes are parameters (the issue's
+It also samples the peak RSS of each worker process. Sizes are parameters (the
 default is 8 x 250,000 rows); see ``--help``. Results are printed as a Markdown table and
 written to ``<workdir>/results.json``.
 
