@@ -21,7 +21,7 @@ _SUPPORTED_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlit
 
 
 def load_env_file(path: Path) -> None:
-    """Set the variables a ``NAME=value`` file lists, unless the environment has them.
+    """Put the variables a ``NAME=value`` file lists into the environment, unless it has them.
 
     ``make run`` and ``make test`` write a git-ignored ``.env`` at the checkout's root with
     the development settings, so the checkout's ``manage.py`` and ``pytest`` run as make

@@ -1,27 +1,20 @@
-"""Write a shard's kept rows as one Parquet file, streaming.
+"""Write a shard's kept rows as one Parquet file, streaming, on the calling thread.
 
-One writer a shard: a release's parallelism comes from its shards, one task each, spread
-over the worker's processes. A side thread decodes the next source batches while the
-writer encodes (pyarrow releases the GIL for both), so a shard written alone, as in an
-incremental release, keeps a second core busy for the third of the work that decoding is.
-Memory is bounded by a row group and a few source batches. The bytes depend only on the
-source and the keep mask: source batches are cut on one grid (``BATCH_ROWS`` rows from
-the start of each source row group) and output row groups hold exactly ``ROW_GROUP_ROWS``
-rows, so a rerun writes the same file.
+One thread a shard: a release's parallelism comes from its shards, one task each, spread
+over the worker's processes. Memory is bounded by a row group and a source batch. The
+bytes depend only on the source and the keep mask: source batches are cut on one grid
+(``BATCH_ROWS`` rows from the start of each source row group) and output row groups hold
+exactly ``ROW_GROUP_ROWS`` rows, so a rerun writes the same file.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from collections.abc import Callable
 from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from registry.threads import side_threads
 
 ZSTD_LEVEL = 3  # explicit: the bytes of a version depend on it
 ROW_GROUP_ROWS = 8192  # rows per output row group (tens of MB of Stack-v2-like content)
@@ -29,7 +22,6 @@ ROW_GROUP_ROWS = 8192  # rows per output row group (tens of MB of Stack-v2-like 
 # to the encoder), so it is fixed, not tuned per machine.
 BATCH_ROWS = 2048
 PROGRESS_SECONDS = 0.5
-READ_AHEAD = 4  # source batches decoded ahead of the writer: about one output row group
 
 
 def write_shard(
@@ -59,40 +51,27 @@ def write_shard(
         pending: list[pa.RecordBatch] = []
         pending_rows = read = start = 0
         reported = time.monotonic()
-        # Closed on an error too, so the side thread stops before the source is closed.
-        batches = _read_ahead(source.iter_batches(batch_size=batch_rows, use_threads=False))
-        with closing(batches):
-            for batch in batches:
-                mask = keep.slice(start, batch.num_rows)
-                start += batch.num_rows
-                read += batch.num_rows
-                # Nothing dropped: the batch itself, not a copy (same rows, same bytes).
-                kept = batch if mask.true_count == batch.num_rows else batch.filter(mask)
-                if kept.num_rows:
-                    pending.append(kept)
-                    pending_rows += kept.num_rows
-                while pending_rows >= group_rows:
-                    table = pa.Table.from_batches(pending)
-                    writer.write_table(table.slice(0, group_rows), row_group_size=group_rows)
-                    rest = table.slice(group_rows)
-                    pending = rest.to_batches() if rest.num_rows else []  # zero-copy slices
-                    pending_rows = rest.num_rows
-                if time.monotonic() - reported >= PROGRESS_SECONDS:
-                    on_rows(read)
-                    read, reported = 0, time.monotonic()
+        for batch in source.iter_batches(batch_size=batch_rows, use_threads=False):
+            mask = keep.slice(start, batch.num_rows)
+            start += batch.num_rows
+            read += batch.num_rows
+            # Nothing dropped: the batch itself, not a copy (same rows, same bytes).
+            kept = batch if mask.true_count == batch.num_rows else batch.filter(mask)
+            if kept.num_rows:
+                pending.append(kept)
+                pending_rows += kept.num_rows
+            while pending_rows >= group_rows:
+                table = pa.Table.from_batches(pending)
+                writer.write_table(table.slice(0, group_rows), row_group_size=group_rows)
+                rest = table.slice(group_rows)
+                pending = rest.to_batches() if rest.num_rows else []  # zero-copy slices
+                pending_rows = rest.num_rows
+            if time.monotonic() - reported >= PROGRESS_SECONDS:
+                on_rows(read)
+                read, reported = 0, time.monotonic()
         if pending_rows:
             writer.write_table(pa.Table.from_batches(pending), row_group_size=group_rows)
     on_rows(read)
-
-
-def _read_ahead(batches: Iterator[pa.RecordBatch]) -> Generator[pa.RecordBatch, None, None]:
-    """``batches`` in order, the next ``READ_AHEAD`` decoded on a side thread meanwhile
-    (one thread, so the iterator is advanced by one thread at a time, in order)."""
-    with side_threads("shard-read") as side:
-        ahead = deque(side(next, batches, None) for _ in range(READ_AHEAD))
-        while (batch := ahead.popleft().result()) is not None:
-            ahead.append(side(next, batches, None))
-            yield batch
 
 
 def _dictionary_columns(metadata: pq.FileMetaData) -> list[str]:

@@ -210,14 +210,14 @@ def _check_schema(schema: pa.Schema, repo_column: str) -> None:
     """Refuse, naming the fix, a shard the release cannot filter."""
     if repo_column not in schema.names:
         raise ValueError(
-            f"the shard has no column {repo_column!r} (columns: {', '.join(schema.names)}); "
-            "set the dataset's repository column."
+            f"the shard has no column {repo_column!r} (columns: {', '.join(schema.names)}): "
+            "change the dataset's repository column."
         )
     kind = schema.field(repo_column).type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise ValueError(
             f"the repository column {repo_column!r} holds {kind}, not strings of "
-            "owner/name; set the dataset's repository column to such a column."
+            "owner/name: change the dataset's repository column to such a column."
         )
 
 

@@ -99,21 +99,3 @@ def test_nested_columns_are_written_with_their_values_and_statistics(tmp_path) -
     stars = written.metadata.row_group(0).column(2).statistics  # meta.stars, first group
     first = kept.slice(0, GROUP_ROWS).column("meta").combine_chunks().field("stars")
     assert (stars.min, stars.max) == (min(first.to_pylist()), max(first.to_pylist()))
-
-
-def test_an_error_while_writing_raises_and_leaves_no_reading_thread(source) -> None:
-    import threading
-
-    path, _table = source
-    too_short = _keep(100, seed=1)  # the rows after the first 100 have no mask: an error
-
-    with open(path, "rb") as handle, pytest.raises(pa.ArrowInvalid):
-        write_shard(
-            pq.ParquetFile(handle),
-            too_short,
-            io.BytesIO(),
-            on_rows=lambda rows: None,
-            group_rows=GROUP_ROWS,
-            batch_rows=BATCH_ROWS,
-        )
-    assert [t for t in threading.enumerate() if t.name.startswith("shard-read")] == []
