@@ -27,12 +27,14 @@ def _apply_reliability_settings() -> None:
 
     transport = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
     app.conf.update(
+        # A send fails at once when Redis is down instead of retrying for seconds inside a
+        # web request: the rows it was about are the outbox, and a sweeper sends it later.
+        broker_transport_options={**transport, "max_retries": 0},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
         task_soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-        broker_transport_options=transport,
         result_backend_transport_options=transport,
         broker_connection_retry_on_startup=True,
         task_track_started=True,

@@ -64,7 +64,7 @@ def release_scheduled_task() -> list[str]:
 
 
 @shared_task
-def release_reconcile_task(*, stale_minutes: int = 30) -> dict[str, list[str]]:
+def release_reconcile_task(*, stale_minutes: int = 5) -> dict[str, list[str]]:
     report = releases_reconcile(stale_after=timedelta(minutes=stale_minutes))
     return {"resumed": report.resumed, "announced": report.announced, "removed": report.removed}
 

@@ -34,6 +34,7 @@ from optout.verification import (
     verification_start,
 )
 from registry.api.parsers import JSONParser
+from registry.dispatch import queue
 from registry.enums import ExclusionKind
 
 
@@ -250,7 +251,7 @@ class RequestVerifyView(_OwnedRequestView):
             raise exceptions.Throttled(wait=exc.retry_after, detail=str(exc)) from None
         except VerificationRefused as exc:
             raise Conflict(str(exc)) from None
-        verify_run.delay(run_id=run.id)
+        queue(verify_run, run_id=run.id)  # if the broker is down, the sweeper sends it
         run.refresh_from_db()
         owned.refresh_from_db()
         finished = run.finished_at is not None

@@ -21,6 +21,7 @@ from optout.models import RemovalRequest, RequestEvent, RequestSubject
 from optout.selectors import active_exclusions_covering
 from optout.tokens import hash_token, new_verification_token
 from registry import services as registry_services
+from registry.dispatch import queue_after_commit
 from registry.enums import ExclusionKind
 from registry.identifiers import Identifier, IdentifierError, parse_identifier
 from registry.selectors import log_size
@@ -266,5 +267,5 @@ def _record_event(
     )
     from optout.tasks import notify_event  # tasks import services; import here to avoid a cycle
 
-    transaction.on_commit(lambda: notify_event.delay(event_id=event.id))
+    queue_after_commit(notify_event, event_id=event.id)
     return event

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
 from optout.forge_signin import signin_tokens_expire
@@ -14,6 +13,7 @@ from optout.models import RequestEvent, VerificationRun
 from optout.notifications import send_event_email
 from optout.services import requests_expire_unverified
 from optout.verification import verification_perform
+from registry.dispatch import queue, queue_after_commit
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
@@ -38,16 +38,18 @@ def links_resend_task(*, email: str) -> None:
 
 
 @shared_task
-def notify_sweep() -> int:
-    """Re-queue notifications whose task was lost (the outbox sweeper for events)."""
-    stale = timezone.now() - timedelta(minutes=2)
+def notify_sweep(*, stale_seconds: int = 120) -> int:
+    """Re-queue notifications whose task was lost (the outbox sweeper for events).
+
+    Events younger than ``stale_seconds`` are left to the send queued at their commit."""
+    stale = timezone.now() - timedelta(seconds=stale_seconds)
     ids = list(
         RequestEvent.objects.filter(notified_at=None, created_at__lt=stale).values_list(
             "id", flat=True
         )[:500]
     )
     for event_id in ids:
-        transaction.on_commit(lambda event_id=event_id: notify_event.delay(event_id=event_id))
+        queue_after_commit(notify_event, event_id=event_id)
     return len(ids)
 
 
@@ -81,5 +83,5 @@ def verification_sweep() -> int:
         ).values_list("id", flat=True)[:100]
     )
     for run_id in ids:
-        verify_run.delay(run_id=run_id)
+        queue(verify_run, run_id=run_id)
     return len(ids)

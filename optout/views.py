@@ -29,6 +29,7 @@ from optout.steps import request_steps
 from optout.tasks import links_resend_task, verify_run
 from optout.throttling import client_ip, submission_count, submission_throttled
 from optout.verification import VerificationRefused, verification_start
+from registry.dispatch import queue
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     except VerificationRefused as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(status_path(public_id, token))
-    verify_run.delay(run_id=run.id)  # in-process without a broker: results are ready below
+    queue(verify_run, run_id=run.id)  # in-process without a broker: results are ready below
     run.refresh_from_db()
     removal_request.refresh_from_db()
     if run.finished_at is None:

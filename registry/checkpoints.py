@@ -66,27 +66,28 @@ def _store(size: int, *, current: int) -> Checkpoint:
             row = SignedCheckpoint.objects.create(size=size, root_hash=root, note=note)
     except IntegrityError:
         return _from_row(SignedCheckpoint.objects.get(size=size))
+    # Neither raises: see registry.dispatch.
     transaction.on_commit(lambda: _queue_exports(size))
     transaction.on_commit(lambda: _queue_mirror(size))
     return _from_row(row)
 
 
 def _queue_exports(size: int) -> None:
+    from registry.dispatch import queue
+
     # Imported here: the tasks module imports this one.
     from registry.tasks import exports_precompute
 
-    exports_precompute.delay(size=size)
+    queue(exports_precompute, size=size)
 
 
 def _queue_mirror(size: int) -> None:
     """Tiles and range files of the new checkpoint (``registry.mirror_tasks``). A failure
     to queue never reaches the committed change: the periodic catch-up publishes it."""
+    from registry.dispatch import queue
     from registry.mirror_tasks import mirror_publish
 
-    try:
-        mirror_publish.delay(size=size)
-    except Exception:
-        logger.exception("Could not queue the public files of checkpoint %s.", size)
+    queue(mirror_publish, size=size)
 
 
 def checkpoint_signed(size: int) -> Checkpoint | None:

@@ -73,7 +73,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="needs " + " and ".join(MISSING_SERVICES))
     for item in items:
-        if "worker" in item.keywords:
+        if "worker" in item.keywords or "reliability" in item.keywords:
             item.add_marker(skip)
 
 

@@ -32,6 +32,7 @@ from governance.releases.matching import (
 )
 from governance.releases.storage import Store
 from registry.checkpoints import checkpoint_latest
+from registry.dispatch import queue
 from registry.threads import side_threads
 
 logger = logging.getLogger(__name__)
@@ -81,8 +82,6 @@ def next_version_label(dataset: Dataset, previous: DatasetVersion | None, finger
 
 def release_start(*, dataset_id: int, triggered_by: str = "") -> DatasetVersion:
     """Create the next version at the current registry checkpoint and queue its build."""
-    from governance.tasks import release_build_task  # tasks import this module
-
     dataset = Dataset.objects.get(id=dataset_id)
     _source, shards = source_listing(dataset)
     fingerprint = snapshot_fingerprint(shards)
@@ -105,10 +104,31 @@ def release_start(*, dataset_id: int, triggered_by: str = "") -> DatasetVersion:
                 source_fingerprint=fingerprint,
                 triggered_by=triggered_by[:100],
             )
-            transaction.on_commit(lambda: release_build_task.delay(version_id=version.id))
+            transaction.on_commit(lambda: _queue_build(version), robust=False)
     except IntegrityError as exc:  # another release started between our check and insert
         raise ReleaseError(f"A release of {dataset.name} is already running.") from exc
     return version
+
+
+def _queue_build(version: DatasetVersion) -> None:
+    """Hand the new version to the workers, or end it at once with the reason.
+
+    Unlike other after-commit sends, this one reports failure: the maintainer pressed
+    "Release now" to start something, and a version left building that no worker heard
+    of would refuse every later release until the reconciler came by.
+    """
+    from governance.tasks import release_build_task  # tasks import this module
+
+    if not queue(release_build_task, version_id=version.id):
+        version_fail(
+            version,
+            "The task queue (Redis) was unreachable, so no worker started this release. "
+            "Nothing was published; start the release again once the queue is back.",
+        )
+        raise ReleaseError(
+            f"The task queue (Redis) is unreachable, so the release of {version.label} "
+            "did not start and nothing changed. Start it again once the queue is back."
+        )
 
 
 def _delta(

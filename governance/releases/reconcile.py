@@ -1,7 +1,12 @@
 """Finish or clean what a crash left: the database decides, storage follows.
 
 - A version still ``building`` and idle for longer than ``stale_after`` is resumed: it is
-  planned if it was not, its missing shards are queued, or it is published.
+  planned if it was not, its missing shards are queued, or it is published. Idle means
+  no progress update: a shard task bumps ``updated_at`` with every row group it writes,
+  so a few idle minutes mean its worker died (a whole worker killed leaves its task
+  unacknowledged in Redis until the visibility timeout, over an hour). Resuming a
+  version that is in fact still running is harmless: every step is safe to run twice.
+  A version being published is skipped while its publisher holds the lock.
 - A published version whose announcement was lost is announced again.
 - Storage left by versions that are not building (staging and work folders, unmarked
   version folders, folders of failed versions) is removed. Published folders are
@@ -19,6 +24,8 @@ from django.utils import timezone
 from governance.enums import VersionStatus
 from governance.models import Dataset, DatasetVersion
 from governance.releases.layout import MARKER_NAME, dataset_store
+from governance.releases.locks import PUBLISH, step_running
+from registry.dispatch import queue
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +37,7 @@ class ReconcileReport:
     removed: list[str] = field(default_factory=list)
 
 
-def releases_reconcile(*, stale_after: timedelta = timedelta(minutes=30)) -> ReconcileReport:
+def releases_reconcile(*, stale_after: timedelta = timedelta(minutes=5)) -> ReconcileReport:
     from governance.tasks import release_build_task  # tasks import this package
 
     report = ReconcileReport()
@@ -38,10 +45,12 @@ def releases_reconcile(*, stale_after: timedelta = timedelta(minutes=30)) -> Rec
     for version in DatasetVersion.objects.filter(
         status=VersionStatus.BUILDING, updated_at__lte=cutoff
     ).select_related("dataset"):
+        if step_running(PUBLISH, version.id):
+            continue
         # Touch it so a second reconciler run does not resume it again at once.
         DatasetVersion.objects.filter(id=version.id).update(updated_at=timezone.now())
         report.resumed.append(version.label)
-        release_build_task.delay(version_id=version.id)
+        queue(release_build_task, version_id=version.id)
     for version in DatasetVersion.objects.filter(
         status=VersionStatus.PUBLISHED, announced_at__isnull=True
     ).select_related("dataset"):

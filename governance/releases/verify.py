@@ -36,6 +36,7 @@ from governance.releases.matching import (
     matching_subjects,
 )
 from registry.checkpoints import checkpoint_at
+from registry.dispatch import queue_after_commit
 from registry.selectors import exclusions_at
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def verification_request(*, version: DatasetVersion) -> tuple[VersionVerificatio
                 run = VersionVerification.objects.create(version=version)
         except IntegrityError:
             return version.verifications.get(status__in=OPEN_VERIFICATIONS), False
-        transaction.on_commit(lambda: version_verify_task.delay(verification_id=run.id))
+        queue_after_commit(version_verify_task, verification_id=run.id)
     return run, True
 
 

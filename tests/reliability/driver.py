@@ -1,0 +1,96 @@
+"""Django-side steps of the reliability tests, run in a process of the stack under test:
+``python -m tests.reliability.driver ACTION [JSON]``; prints one JSON line.
+
+The test process itself never touches the stack's database: everything it learns comes
+from here or over HTTP, as it would for an operator.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def main(action: str, args: dict[str, Any]) -> Any:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from governance.models import Dataset, DatasetVersion, ShardBuild
+    from governance.releases import release_start
+    from governance.releases.reconcile import releases_reconcile
+    from optout.enums import RequestStatus
+    from optout.models import RemovalRequest, RequestEvent
+    from optout.services import request_submit, request_transition
+    from optout.tasks import notify_sweep
+    from registry.models import Exclusion
+    from registry.selectors import log_size
+
+    if action == "setup":
+        call_command("migrate", verbosity=0)
+        get_user_model().objects.create_superuser("maint", "maint@example.org", "pw-maint-1")
+        return "ok"
+    if action == "seed_requests":
+        ids = []
+        for i in range(args["count"]):
+            result = request_submit(
+                lines=[f"github.com/{args.get('prefix', 'owner')}-{i:04d}/tool"],
+                contact_email=f"owner{i}@example.org",
+            )
+            request_transition(
+                request_id=result.request.id, to_status=RequestStatus.VERIFIED, actor_label="t"
+            )
+            ids.append(result.request.id)
+        return ids
+    if action == "dataset":
+        from governance.demo_data import ShardSpec, generate_shards
+
+        source = Path(args["folder"]) / "source"
+        generate_shards(source, ShardSpec(**args.get("spec", {})))
+        return Dataset.objects.create(name="demo", source_uri=str(source)).id
+    if action == "release":
+        return release_start(dataset_id=Dataset.objects.get().id).id
+    if action == "approve":
+        for request_id in args["ids"]:
+            request_transition(request_id=request_id, to_status=RequestStatus.APPROVED)
+        return len(args["ids"])
+    if action == "sweep":
+        return notify_sweep(stale_seconds=args.get("stale_seconds", 120))
+    if action == "reconcile":
+        from datetime import timedelta
+
+        report = releases_reconcile(stale_after=timedelta(seconds=args.get("stale", 0)))
+        return {"resumed": report.resumed, "removed": report.removed}
+    if action == "state":
+        statuses: dict[str, int] = {}
+        for status in RemovalRequest.objects.values_list("status", flat=True):
+            statuses[status] = statuses.get(status, 0) + 1
+        return {
+            "requests": statuses,
+            "exclusions_active": Exclusion.objects.filter(active=True).count(),
+            "log_size": log_size(),
+            "events_unnotified": RequestEvent.objects.filter(notified_at=None).count(),
+            "versions": [
+                {
+                    "id": v.id,
+                    "version": v.version,
+                    "status": v.status,
+                    "step": v.step,
+                    "error": v.error,
+                    "manifest_sha256": v.manifest_sha256,
+                    "rows_done": sum(s.rows_done for s in ShardBuild.objects.filter(version=v)),
+                    "rows_total": v.rows_total,
+                }
+                for v in DatasetVersion.objects.order_by("id")
+            ],
+        }
+    raise SystemExit(f"unknown action {action!r}")
+
+
+if __name__ == "__main__":
+    result = main(sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})
+    print(json.dumps(result))
