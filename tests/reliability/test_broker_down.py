@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from tests.reliability.conftest import AdminSession
 from tests.reliability.stack import Stack, wait_until
 
