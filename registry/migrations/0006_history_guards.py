@@ -85,6 +85,6 @@ def _on_postgresql(sql: str):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0004_removed_index")]
+    dependencies = [("registry", "0005_published_mirror")]
 
     operations = [migrations.RunPython(_on_postgresql(GUARDS), _on_postgresql(DROP))]
