@@ -316,7 +316,11 @@ REGISTRY_PUBLIC_ROOT = env_str("REGISTRY_PUBLIC_ROOT", "")
 # backend (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL).
 DATASET_STORAGE_ROOT = env_str("DATASET_STORAGE_ROOT", str(VAR_DIR / "datasets"))
 RELEASE_SCHEDULE_SECONDS = env_int("RELEASE_SCHEDULE_SECONDS", 300, minimum=10)
-RELEASE_RECONCILE_SECONDS = env_int("RELEASE_RECONCILE_SECONDS", 600, minimum=10)
+RELEASE_RECONCILE_SECONDS = env_int("RELEASE_RECONCILE_SECONDS", 120, minimum=5)
+# A building version with no progress for this long has lost its worker (a shard task
+# reports every row group): the reconciler resumes it. Resuming one that still runs is
+# harmless, since every step is safe to run twice.
+RELEASE_STALE_SECONDS = env_int("RELEASE_STALE_SECONDS", 300, minimum=5)
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env_redis_url("CELERY_BROKER_URL") or REDIS_URL

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import chord, shared_task
+from django.conf import settings
 
 from governance.enums import ShardAction, ShardStatus, VersionStatus
 from governance.models import ShardBuild
@@ -64,8 +65,9 @@ def release_scheduled_task() -> list[str]:
 
 
 @shared_task
-def release_reconcile_task(*, stale_minutes: int = 5) -> dict[str, list[str]]:
-    report = releases_reconcile(stale_after=timedelta(minutes=stale_minutes))
+def release_reconcile_task(*, stale_seconds: int | None = None) -> dict[str, list[str]]:
+    stale = settings.RELEASE_STALE_SECONDS if stale_seconds is None else stale_seconds
+    report = releases_reconcile(stale_after=timedelta(seconds=stale))
     return {"resumed": report.resumed, "announced": report.announced, "removed": report.removed}
 
 

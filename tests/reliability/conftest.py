@@ -9,6 +9,25 @@ import requests
 
 from tests.reliability.stack import Stack
 
+FIGURES: dict[str, object] = {}
+
+
+@pytest.fixture
+def figure(request: pytest.FixtureRequest):
+    """Record a measured figure; all of them are printed at the end of the run."""
+
+    def record(name: str, value: object) -> None:
+        FIGURES[f"{request.node.name}: {name}"] = value
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name} = {value}")
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:

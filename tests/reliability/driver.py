@@ -54,6 +54,25 @@ def main(action: str, args: dict[str, Any]) -> Any:
         return Dataset.objects.create(name="demo", source_uri=str(source)).id
     if action == "release":
         return release_start(dataset_id=Dataset.objects.get().id).id
+    if action == "release_twice":
+        # The build task delivered twice at once, as after a lost acknowledgement: it
+        # queues the shard chord, and so the publish step, twice too.
+        from governance.tasks import release_build_task
+
+        version = release_start(dataset_id=Dataset.objects.get().id)
+        release_build_task.apply_async(kwargs={"version_id": version.id})
+        return version.id
+    if action == "verify":
+        from governance.releases.verify import version_verify
+
+        version = DatasetVersion.objects.select_related("dataset").get(id=args["id"])
+        report = version_verify(version=version)
+        return {"ok": report.ok, "problems": report.as_dict().get("problems", [])}
+    if action == "send":
+        from celery import current_app
+
+        current_app.send_task(args["task"], kwargs=args.get("kwargs", {}))
+        return "sent"
     if action == "approve":
         for request_id in args["ids"]:
             request_transition(request_id=request_id, to_status=RequestStatus.APPROVED)

@@ -194,12 +194,13 @@ class Stack:
         finally:
             connection.close()
 
-    def terminate_connections(self, application_name_like: str = "%") -> int:
-        """``pg_terminate_backend`` every connection to this stack's database but ours."""
+    def terminate_connections(self, spare: str = "reliability-watcher") -> int:
+        """``pg_terminate_backend`` every connection of the portal's processes to this
+        stack's database (the test's own watcher, named ``spare``, is left alone)."""
         rows = self._admin_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid() AND application_name LIKE %s",
-            (self.db_name, application_name_like),
+            "WHERE datname = %s AND pid <> pg_backend_pid() AND application_name <> %s",
+            (self.db_name, spare),
         )
         return len(rows)
 

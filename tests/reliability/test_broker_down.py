@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from tests.reliability.conftest import AdminSession
 from tests.reliability.stack import Stack, wait_until
@@ -16,7 +17,7 @@ REQUESTS = "/admin/optout/removalrequest/"
 
 
 def test_approvals_while_the_broker_is_down_are_saved_and_e_mailed_after(
-    stack: Stack, record_property
+    stack: Stack, figure
 ) -> None:
     ids = stack.drive("seed_requests", count=100, prefix="down")
     stack.web()
@@ -53,8 +54,8 @@ def test_approvals_while_the_broker_is_down_are_saved_and_e_mailed_after(
             assert sweep == 0
     assert stack.drive("state")["events_unnotified"] == 0
     approvals = worker.count("Subject: ")
-    record_property("approve_click_seconds_max", round(max(timings), 3))
-    record_property("emails_after_redis_back", approvals)
+    figure("approve_click_seconds_max", round(max(timings), 3))
+    figure("emails_after_redis_back", approvals)
     assert approvals >= 100
 
 
@@ -78,3 +79,22 @@ def test_release_now_with_the_broker_down_says_so_and_blocks_nothing(stack: Stac
         lambda: stack.drive("state")["versions"][-1]["status"] == "published", 120, "release"
     )
     worker.stop()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/check?repo=github.com/down-0001/tool",
+        "/api/v1/checkpoint",
+        "/api/v1/exclusions/export?format=txt",
+        "/healthz",
+        "/",
+    ],
+)
+def test_reads_keep_answering_while_the_broker_is_down(stack: Stack, path: str) -> None:
+    stack.redis.stop()
+    try:
+        answers = [requests.get(stack.base_url + path, timeout=30) for _ in range(5)]
+    finally:
+        stack.redis.start()
+    assert [a.status_code for a in answers] == [200] * 5, answers[0].text[:1000]
