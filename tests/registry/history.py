@@ -10,7 +10,7 @@ from django.db import connection
 
 @contextmanager
 def guards_off() -> Iterator[None]:
-    """Switch off the database's history guards (registry migration 0006) for this
+    """Switch off the database's history guards (registry migration 0007) for this
     connection, as only a database superuser can: what a tampered server would do."""
     if connection.vendor != "postgresql":
         yield

@@ -85,6 +85,6 @@ def _on_postgresql(sql: str):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0005_published_mirror")]
+    dependencies = [("registry", "0006_downstream_receipts")]
 
     operations = [migrations.RunPython(_on_postgresql(GUARDS), _on_postgresql(DROP))]
