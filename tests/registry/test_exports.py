@@ -41,6 +41,7 @@ def test_pages_postgresql_renders_have_the_python_renderers_bytes(fmt, monkeypat
     from registry import export_entries, export_formats
     from registry.export_formats import TEXT_RENDERERS, csv_rows, parquet_bytes, parquet_table
     from registry.models import Exclusion
+    from tests.registry.history import guards_off
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL renders pages; elsewhere Python does")
@@ -50,11 +51,12 @@ def test_pages_postgresql_renders_have_the_python_renderers_bytes(fmt, monkeypat
         exclusion_add(kind="repository", subject=subject, cause="c")
     exclusion_add(kind="namespace", subject="github.com/org", cause="c")
     exclusion_remove(kind="repository", subject="github.com/o/r3", cause="c", reason="r")
-    Exclusion.objects.filter(subject="github.com/o/r5").update(subject="github.com/o/r\n5")
-    Exclusion.objects.filter(subject="github.com/o/r7").update(kind="future-kind")
-    Exclusion.objects.filter(subject="github.com/o/r9").update(
-        subject="github.com/\t\x01\x7f\u2028"
-    )
+    with guards_off():  # rows an older or newer portal might have left, past the services
+        Exclusion.objects.filter(subject="github.com/o/r5").update(subject="github.com/o/r\n5")
+        Exclusion.objects.filter(subject="github.com/o/r7").update(kind="future-kind")
+        Exclusion.objects.filter(subject="github.com/o/r9").update(
+            subject="github.com/\t\x01\x7f\u2028"
+        )
     monkeypatch.setattr(export_entries, "PAGE", 4)
     monkeypatch.setattr(export_formats, "PARQUET_PAGE", 5)
     size = log_size()

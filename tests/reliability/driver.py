@@ -73,6 +73,10 @@ def main(action: str, args: dict[str, Any]) -> Any:
 
         current_app.send_task(args["task"], kwargs=args.get("kwargs", {}))
         return "sent"
+    if action == "token":
+        from registry.tokens import token_create
+
+        return token_create(name=args.get("name", "mirror"), scopes=["registry:read"])[1]
     if action == "approve":
         for request_id in args["ids"]:
             request_transition(request_id=request_id, to_status=RequestStatus.APPROVED)
