@@ -15,7 +15,9 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 
-class RecordAdmin(admin.ModelAdmin):
+class _NoWrites:
+    """Refuses every write permission, whoever asks."""
+
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
@@ -26,19 +28,14 @@ class RecordAdmin(admin.ModelAdmin):
         return False
 
 
-class RecordInline(admin.TabularInline):
+class RecordAdmin(_NoWrites, admin.ModelAdmin):
+    pass
+
+
+class RecordInline(_NoWrites, admin.TabularInline):
     extra = 0
     can_delete = False
     template = "admin/edit_inline/record_table.html"  # rows only: nothing here is edited
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class ReasonForm(forms.Form):
