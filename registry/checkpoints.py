@@ -25,7 +25,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from registry import log, notes
-from registry.epoch import EpochCache
 from registry.models import SignedCheckpoint
 from registry.selectors import log_size
 from registry.signing import load_signing_key
@@ -118,16 +117,6 @@ def checkpoint_head() -> tuple[int, bytes] | None:
         cursor.execute(f"SELECT size, root_hash FROM {table} ORDER BY size DESC LIMIT 1")  # noqa: S608
         row = cursor.fetchone()
     return None if row is None else (int(row[0]), bytes(row[1]))
-
-
-# The head by the registry's cache epoch, which every new checkpoint replaces.
-_HEADS: EpochCache[tuple[int, bytes]] = EpochCache(lambda _: checkpoint_head(), max_entries=1)
-
-
-def checkpoint_head_cached(*, epoch: str) -> tuple[int, bytes] | None:
-    """``checkpoint_head`` for a hot path that has read the epoch (``registry.throttles``):
-    no query while no checkpoint was signed since, and the new one on the very next call."""
-    return _HEADS.get("head", epoch=epoch)
 
 
 def checkpoint_latest() -> Checkpoint:

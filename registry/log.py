@@ -2,8 +2,7 @@
 
 Writes happen only inside ``log_append`` and ``log_append_many``, called by registry
 services with the ``LogHead`` row locked, so entries, tree nodes and the new head commit
-together. Each append replaces the cache epoch, so that processes' resident copies of the
-exclusions (``registry.resident``) catch up.
+together.
 Reads (``root_at``, ``inclusion_proof``, ``consistency_proof``) fetch the O(log n) stored
 nodes they need in one query.
 """
@@ -13,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 
 from registry import merkle
-from registry.epoch import epoch_bump
 from registry.models import LogEntry, LogHead, MerkleNode
 
 LEAF_SEPARATOR = "\t"
@@ -67,7 +65,6 @@ def _append(
     head.size = index
     head.frontier = merkle.pack_hashes(frontier)
     head.save(update_fields=["size", "frontier"])
-    epoch_bump()
     return entries
 
 
