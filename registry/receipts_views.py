@@ -120,13 +120,7 @@ class ReceiptsInclusionView(PublicMixin, APIView):
     def get(self, request: Request) -> Response:
         query = InclusionQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        index, size = query.validated_data["index"], query.validated_data["size"]
-        try:
-            proof = receipt_inclusion_proof(index, size)
-        except ReceiptRefused as exc:
-            raise _Refused(exc) from None
-        hashes = [base64.b64encode(h).decode() for h in proof]
-        return Response({"index": index, "size": size, "hashes": hashes})
+        return _proof(receipt_inclusion_proof, **query.validated_data)
 
 
 class ConsistencyQuery(serializers.Serializer):
@@ -145,13 +139,16 @@ class ReceiptsConsistencyView(PublicMixin, APIView):
     def get(self, request: Request) -> Response:
         query = ConsistencyQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        first, second = query.validated_data["first"], query.validated_data["second"]
-        try:
-            proof = receipt_consistency_proof(first, second)
-        except ReceiptRefused as exc:
-            raise _Refused(exc) from None
-        hashes = [base64.b64encode(h).decode() for h in proof]
-        return Response({"first": first, "second": second, "hashes": hashes})
+        return _proof(receipt_consistency_proof, **query.validated_data)
+
+
+def _proof(prove, **sizes: int) -> Response:
+    """A proof of the receipts log as JSON: the sizes asked for and the hashes, in base64."""
+    try:
+        hashes = prove(*sizes.values())
+    except ReceiptRefused as exc:
+        raise _Refused(exc) from None
+    return Response({**sizes, "hashes": [base64.b64encode(h).decode() for h in hashes]})
 
 
 def downstream_page(request: HttpRequest) -> HttpResponse:
