@@ -3,6 +3,8 @@ and a health check."""
 
 from __future__ import annotations
 
+import math
+
 from django.db import connection
 from django.http import (
     FileResponse,
@@ -31,6 +33,7 @@ from optout.transparency import duration_text, transparency_figures
 from registry.identifiers import IdentifierError, parse_identifier
 from registry.models import Exclusion
 from registry.selectors import log_size
+from registry.throttles import PageThrottle
 
 QUERY_MAX = 600
 
@@ -39,10 +42,27 @@ def _page_number(raw: str) -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
 
 
+def _lookup_throttled(request: HttpRequest) -> int | None:
+    """Seconds until this address may look up again, or None when it may now. When the
+    cache is down the lookup is let through (``registry.throttles``)."""
+    throttle = PageThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    return max(1, math.ceil(throttle.wait()))
+
+
 def home(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context: dict[str, object] = {"query": query}
     status = 200
+    wait = _lookup_throttled(request) if query else None
+    if wait is not None:
+        context["throttled"] = (
+            f"Too many lookups from your network in the last minute. Try again in {wait} seconds."
+        )
+        response = render(request, "governance/home.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if query:
         try:
             if len(query) > QUERY_MAX:

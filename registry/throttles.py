@@ -111,4 +111,16 @@ class TokenThrottle(WindowThrottle):
         return hashlib.sha256(presented_key(request).encode()).hexdigest()[:32]
 
 
+class PageThrottle(WindowThrottle):
+    """A page that does an API's work for anyone (the home page's lookup), by address, in
+    the same allowance as the anonymous API calls: a page is not a second, cheaper door.
+
+    Pages are plain Django views; ``allow_request`` reads only ``request.META``."""
+
+    scope = "anon"
+
+    def ident(self, request: Request) -> str | None:
+        return self.get_ident(request)
+
+
 THROTTLES = [AnonymousThrottle, TokenThrottle]

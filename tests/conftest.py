@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -96,6 +97,22 @@ def _fresh_cache_namespace() -> Iterator[None]:
     cache.key_prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield
     cache.key_prefix = previous
+
+
+@pytest.fixture
+def cache_down(settings) -> None:
+    """The cache is a Redis nobody listens on (Django rebuilds its caches on this change),
+    for the rate limits' fallback: what is counted there is let through uncounted."""
+    with socket.socket() as probe:  # a loopback port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+        }
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -103,6 +103,54 @@ def test_the_lookup_explains_what_is_wrong_with_the_input(client) -> None:
     assert 'role="alert"' in response.content.decode()
 
 
+@pytest.fixture
+def anon_rate(settings):
+    def set_rate(rate: str) -> None:
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {
+                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                "anon": rate,
+            },
+        }
+
+    return set_rate
+
+
+def test_the_lookup_is_throttled_per_address_with_a_clear_answer(client, anon_rate) -> None:
+    anon_rate("2/minute")
+    codes = [client.get("/", {"q": "octo/hello"}).status_code for _ in range(2)]
+    refused = client.get("/", {"q": "octo/hello"})
+    other_address = client.get("/", {"q": "octo/hello"}, REMOTE_ADDR="192.0.2.9")
+
+    assert codes == [200, 200]
+    assert refused.status_code == 429
+    wait = int(refused["Retry-After"])
+    assert 0 < wait <= 60
+    body = refused.content.decode()
+    assert f"Too many lookups from your network in the last minute. Try again in {wait} " in body
+    assert 'value="octo/hello"' in body  # what was typed stays in the box
+    assert other_address.status_code == 200
+    assert client.get("/").status_code == 200  # the page itself, without a lookup, answers
+
+
+def test_page_and_api_lookups_share_one_allowance(client, anon_rate, tmp_path) -> None:
+    make_dataset(tmp_path)
+    anon_rate("2/minute")
+    assert client.get("/", {"q": "octo/hello"}).status_code == 200
+    assert client.get("/api/v1/datasets/demo/lookup", {"repo": "octo/hello"}).status_code == 200
+    assert client.get("/", {"q": "octo/hello"}).status_code == 429
+
+
+def test_the_lookup_answers_uncounted_when_the_cache_is_down(
+    client, anon_rate, cache_down, caplog
+) -> None:
+    anon_rate("1/minute")
+    codes = [client.get("/", {"q": "octo/hello"}).status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    assert "the cache is unreachable" in caplog.text
+
+
 def test_the_lookup_api_answers_for_a_repository_and_an_owner(client, tmp_path) -> None:
     _dataset, version, names = _released(tmp_path)
     owner = names[0].split("/")[0]

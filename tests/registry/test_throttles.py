@@ -1,5 +1,3 @@
-import socket
-
 import pytest
 from django.core.cache import cache
 
@@ -76,21 +74,6 @@ def test_throttle_counters_live_in_the_shared_redis(settings) -> None:
     other_worker.incr(full_key)
     assert window_count("throttle:t:1", timeout=60) == 4
     other_worker.close()
-
-
-@pytest.fixture
-def cache_down(settings):
-    """The cache is a Redis nobody listens on (Django rebuilds its caches on this change)."""
-    with socket.socket() as probe:  # a loopback port that was free a moment ago
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": settings.REDIS_URL,
-        }
-    }
 
 
 def test_calls_are_let_through_uncounted_when_the_cache_is_down(
