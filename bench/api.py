@@ -520,9 +520,10 @@ def _gunicorn_shape() -> str:
 
 def measure(auth: dict[str, str], size: int, latest, master: int, parts: set[str]) -> dict:
     r: dict = {}
-    from registry.selectors import exclusions_in_force
+    from registry.models import Exclusion
+    from registry.selectors import in_force_at
 
-    r["entries_in_force"] = exclusions_in_force(size).count()
+    r["entries_in_force"] = Exclusion.objects.filter(in_force_at(size)).count()
     load_test("/bench/minimal", {})  # warm every worker
     targets = {"minimal": ("/bench/minimal", {})}
     if parts & {"check", "memory"}:
@@ -622,14 +623,15 @@ def measure_precompute(r: dict, auth: dict[str, str]) -> None:
 
     from registry.checkpoints import checkpoint_latest
     from registry.exports import export_names
-    from registry.selectors import exclusions_in_force
+    from registry.models import Exclusion
+    from registry.selectors import in_force_at
     from registry.services import exclusion_add
 
     purge_export_tasks()
     exclusion_add(kind="repository", subject=f"github.com/bench/precompute-{time.time_ns()}",
                   cause="bench:precompute")  # fmt: skip
     checkpoint = checkpoint_latest()
-    r["precompute_entries"] = exclusions_in_force(checkpoint.size).count()
+    r["precompute_entries"] = Exclusion.objects.filter(in_force_at(checkpoint.size)).count()
     paths = [EXPORTS / name for name in export_names(checkpoint.size, checkpoint.root_hash)]
     log = BENCH_DIR / "precompute-worker.log"
     with log.open("w") as output:

@@ -20,41 +20,19 @@ import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection
-from django.db.models import Q
 
 from registry.export_formats import (
     PARQUET_PAGE,
     PARQUET_SCHEMA,
     TEXT_RENDERERS,
-    Rows,
     csv_rows,
     parquet_bytes,
     parquet_table,
     regrouped,
 )
-from registry.models import Exclusion
+from registry.selectors import entries_in_force
 
 PAGE = 50_000
-
-
-def pages_at(size: int, *, page: int | None = None, start: int = 0) -> Iterator[Rows]:
-    """``(kind, subject, added_at_index)`` of the set in force at ``size``, page by page;
-    ``start``: only those added at that log index or later."""
-    page = page or PAGE
-    after = start - 1
-    in_force = Q(removed_at_index__isnull=True) | Q(removed_at_index__gte=size)
-    while True:
-        rows = list(
-            Exclusion.objects.filter(in_force, added_at_index__gt=after, added_at_index__lt=size)
-            .order_by("added_at_index")
-            .values_list("kind", "subject", "added_at_index")[:page]
-        )
-        if not rows:
-            return
-        yield rows
-        if len(rows) < page:
-            return
-        after = rows[-1][2]
 
 
 _IN_FORCE = """
@@ -66,13 +44,13 @@ _IN_FORCE = """
 # Each format's line, as the Python renderers write it. PostgreSQL's to_json escapes a string
 # as json.dumps(ensure_ascii=False) does.
 _PG_LINES = {
-    "txt": "subject || CASE WHEN kind = 'namespace' THEN '/*' ELSE '' END || E'\\n'",
+    "txt": "subject || CASE WHEN kind = 'namespace' THEN E'/*\\n' ELSE E'\\n' END",
     "ndjson": (
         '\'{"kind":"\' || kind || \'","subject":\' || to_json(subject)::text'
         " || ',\"index\":' || added_at_index || E'}\\n'"
     ),
     "csv": (
-        "kind || ',' || CASE WHEN subject ~ '[\",\\r\\n]' THEN"
+        "kind || ',' || CASE WHEN subject ~ '[\",\\n]' THEN"
         " '\"' || replace(subject, '\"', '\"\"') || '\"' ELSE subject END"
         " || ',' || added_at_index || E'\\n'"
     ),
@@ -101,7 +79,7 @@ def text_lines(size: int, fmt: str, *, start: int = 0) -> Iterator[bytes]:
     at ``start`` or later, a page at a time."""
     if connection.vendor != "postgresql":
         render = TEXT_RENDERERS[fmt]
-        yield from (render(rows) for rows in pages_at(size, start=start))
+        yield from (render(rows) for rows in entries_in_force(size, start=start, page=PAGE))
         return
     # No ORDER BY inside string_agg: PostgreSQL aggregates a sorted subquery's rows in order.
     sql = f"SELECT string_agg(line, '') FROM (SELECT {_PG_LINES[fmt]} AS line {_IN_FORCE}) p"  # noqa: S608
@@ -116,7 +94,8 @@ def text_lines(size: int, fmt: str, *, start: int = 0) -> Iterator[bytes]:
 def parquet_tables(size: int, *, start: int = 0) -> Iterator[pa.Table]:
     """The same entries as Arrow tables (``regrouped`` cuts them into row groups)."""
     if connection.vendor != "postgresql":
-        yield from (parquet_table(rows) for rows in pages_at(size, page=PARQUET_PAGE, start=start))
+        pages = entries_in_force(size, start=start, page=PARQUET_PAGE)
+        yield from (parquet_table(rows) for rows in pages)
         return
 
     def fetch(cursor, first: int, end: int) -> pa.Table:
@@ -126,7 +105,7 @@ def parquet_tables(size: int, *, start: int = 0) -> Iterator[pa.Table]:
             return parquet_table([])
         subject = pc.split_pattern(pa.array([subjects], pa.binary()), b"\n").flatten()
         if b"?" in kinds or len(subject) != count:  # an unknown kind, a newline in a subject
-            rows = next(pages_at(size, page=PAGE, start=first), [])  # the range, row by row
+            rows = next(entries_in_force(size, start=first, page=PAGE), [])  # the range, row by row
             return parquet_table([row for row in rows if row[2] < end])
         namespace = pc.equal(
             pa.Array.from_buffers(pa.uint8(), count, [None, pa.py_buffer(kinds)]), ord("n")

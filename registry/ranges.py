@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
@@ -30,14 +31,14 @@ from registry import ranges_format as fmt
 from registry.checkpoints import checkpoint_signed
 from registry.models import LogEntry, PublishedMirror
 from registry.public_store import PublicStore
-from registry.selectors import exclusions_in_force
+from registry.selectors import entries_in_force
 from registry.signing import load_signing_key
 from registry.threads import side_threads
 
 _IO_THREADS = 8  # range files read and written at once (in a task, never a web request)
 
 
-def _suffixes_by_prefix(keys: list[str]) -> dict[str, set[str]]:
+def _suffixes_by_prefix(keys: Iterable[str]) -> dict[str, set[str]]:
     grouped: dict[str, set[str]] = defaultdict(set)
     for key in keys:
         digest = fmt.key_hash(key)
@@ -69,8 +70,8 @@ def _write_ranges(
 
 
 def _all_ranges(size: int) -> dict[str, set[str]]:
-    rows = exclusions_in_force(size).iterator(chunk_size=20_000)
-    grouped = _suffixes_by_prefix([fmt.key_for(kind, subject) for kind, subject in rows])
+    pages = entries_in_force(size)
+    grouped = _suffixes_by_prefix(fmt.key_for(k, s) for page in pages for k, s, _ in page)
     names = (fmt.prefix_name(i) for i in range(fmt.PREFIXES))
     return {name: grouped.get(name, set()) for name in names}
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from registry.enums import ExclusionKind
@@ -57,21 +58,49 @@ def exclusions_at(size: int | None = None) -> ExclusionSet:
         size = log_size()
     repositories: set[str] = set()
     namespaces: set[str] = set()
-    for kind, subject in exclusions_in_force(size).iterator(chunk_size=20_000):
-        (repositories if kind == ExclusionKind.REPOSITORY else namespaces).add(subject)
+    for page in entries_in_force(size):
+        for kind, subject, _index in page:
+            (repositories if kind == ExclusionKind.REPOSITORY else namespaces).add(subject)
     return ExclusionSet(
         log_size=size, repositories=frozenset(repositories), namespaces=frozenset(namespaces)
     )
 
 
-def exclusions_in_force(size: int) -> QuerySet:
-    """``(kind, subject)`` of every exclusion in force at log size ``size``, in log order."""
-    return (
-        Exclusion.objects.filter(added_at_index__lt=size)
-        .filter(Q(removed_at_index__isnull=True) | Q(removed_at_index__gte=size))
-        .order_by("added_at_index")
-        .values_list("kind", "subject")
+def in_force_at(size: int) -> Q:
+    """Exclusions in force after the log's first ``size`` entries: added before it and not
+    removed before it."""
+    return Q(added_at_index__lt=size) & (
+        Q(removed_at_index__isnull=True) | Q(removed_at_index__gte=size)
     )
+
+
+ENTRIES_PAGE = 50_000
+
+
+def entries_in_force(
+    size: int, *, start: int = 0, page: int | None = None
+) -> Iterator[list[tuple[str, str, int]]]:
+    """``(kind, subject, added_at_index)`` of the exclusions in force at ``size``, in log
+    order, ``page`` (default ``ENTRIES_PAGE``) at a time; ``start``: only those added at
+    that log index or later.
+
+    Keyset pages on the index of ``added_at_index``, each its own query: memory holds one
+    page whatever the registry's size, and no cursor outlives its statement (a server-side
+    cursor would need the session PgBouncer's transaction mode does not keep).
+    """
+    page = page or ENTRIES_PAGE
+    after = start - 1
+    while True:
+        rows = list(
+            Exclusion.objects.filter(in_force_at(size), added_at_index__gt=after)
+            .order_by("added_at_index")
+            .values_list("kind", "subject", "added_at_index")[:page]
+        )
+        if rows:
+            yield rows
+        if len(rows) < page:
+            return
+        after = rows[-1][2]
 
 
 def exclusion_matching(repository: str) -> Exclusion | None:

@@ -5,10 +5,54 @@ import pytest
 from rest_framework import serializers
 
 from registry.models import Exclusion
-from registry.selectors import exclusions_matching_many, repository_check
-from registry.services import exclusion_add
+from registry.selectors import (
+    entries_in_force,
+    exclusions_at,
+    exclusions_matching_many,
+    repository_check,
+)
+from registry.services import exclusion_add, exclusion_remove
 
 pytestmark = pytest.mark.django_db
+
+
+def test_entries_in_force_stop_at_the_size_and_skip_removed_ones() -> None:
+    for i in range(7):
+        exclusion_add(kind="repository", subject=f"github.com/o/r{i}", cause="c")
+    exclusion_remove(kind="repository", subject="github.com/o/r2", cause="c", reason="r")
+    pages = list(entries_in_force(8, page=3))
+    assert [[row[1] for row in page] for page in pages] == [
+        ["github.com/o/r0", "github.com/o/r1", "github.com/o/r3"],
+        ["github.com/o/r4", "github.com/o/r5", "github.com/o/r6"],
+    ]
+    assert [row[1] for page in entries_in_force(2, page=3) for row in page] == [
+        "github.com/o/r0",
+        "github.com/o/r1",
+    ]
+    assert [row[2] for page in entries_in_force(8, start=4) for row in page] == [4, 5, 6]
+
+
+def test_the_set_at_a_size_is_read_a_page_at_a_time(monkeypatch) -> None:
+    """No statement fetches more than a page, whatever the registry's size: memory holds the
+    set being built and one page, not the whole result besides (psycopg2 fetches a result
+    whole, and server-side cursors do not survive PgBouncer's transaction mode)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from registry import selectors
+
+    for i in range(10):
+        exclusion_add(kind="repository", subject=f"github.com/o/r{i}", cause="c")
+    exclusion_add(kind="namespace", subject="github.com/org", cause="c")
+    exclusion_remove(kind="repository", subject="github.com/o/r4", cause="c", reason="r")
+    monkeypatch.setattr(selectors, "ENTRIES_PAGE", 3)
+    with CaptureQueriesContext(connection) as queries:
+        at = exclusions_at(12)
+    assert at.repositories == {f"github.com/o/r{i}" for i in range(10) if i != 4}
+    assert at.namespaces == {"github.com/org"}
+    reads = [q["sql"] for q in queries if "registry_exclusion" in q["sql"]]
+    assert len(reads) == 4  # 3 + 3 + 3 + 1 of the 10 in force
+    assert all(sql.rstrip().endswith("LIMIT 3") for sql in reads)
 
 
 def test_bulk_matching_prefers_the_repository_then_the_outermost_group() -> None:
