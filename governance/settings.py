@@ -278,6 +278,10 @@ OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP = env_int("OPTOUT_SUBMISSIONS_PER_HOUR_PER_IP
 OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL = env_int(
     "OPTOUT_SUBMISSIONS_PER_HOUR_PER_EMAIL", 5, minimum=1
 )
+# Wrong status tokens one address may present in 15 minutes before owner pages answer 429.
+OPTOUT_WRONG_TOKENS_PER_IP = env_int("OPTOUT_WRONG_TOKENS_PER_IP", 20, minimum=1)
+# Days a browser keeps access to a request it opened with the private link (a cookie).
+OPTOUT_STATUS_COOKIE_DAYS = env_int("OPTOUT_STATUS_COOKIE_DAYS", 30, minimum=1)
 # "Check now" runs per hour for one request (each run contacts the forges).
 OPTOUT_VERIFICATIONS_PER_HOUR = env_int("OPTOUT_VERIFICATIONS_PER_HOUR", 10, minimum=1)
 # One "Check now" stops starting new checks after this long; the rest wait for the next.

@@ -1,8 +1,9 @@
 """The owner API: submit a request, read it, check ownership now, withdraw.
 
 Every error has the project's single shape (governance/api_errors.py). A request is
-reached only with its status token (header ``X-Status-Token`` or query ``token``); a
-wrong token and an unknown id get the same 404.
+reached only with its status token in the ``X-Status-Token`` header (never the query
+string, which access logs record); a wrong token and an unknown id get the same 404, and
+an address that sends too many wrong tokens gets 429 (``optout/token_throttle.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from optout.guidance import next_step
 from optout.links import status_url
 from optout.models import RemovalRequest
 from optout.release_schedule import expected_next_release
-from optout.selectors import request_by_secret_link, request_evidence
+from optout.selectors import request_evidence
 from optout.services import (
     MAX_SUBJECTS_PER_REQUEST,
     TransitionError,
@@ -28,6 +29,7 @@ from optout.services import (
 )
 from optout.tasks import verify_run
 from optout.throttling import client_ip, submission_count, submission_throttled
+from optout.token_throttle import TokensThrottled, request_by_presented_token
 from optout.verification import (
     VerificationRefused,
     VerificationThrottled,
@@ -126,9 +128,8 @@ _TOKEN_PARAMETERS = [
         "X-Status-Token",
         str,
         OpenApiParameter.HEADER,
-        description="The token from the request's private link (or pass ?token=).",
+        description="The token from the request's private link (the part after `#t=`).",
     ),
-    OpenApiParameter("token", str, OpenApiParameter.QUERY, required=False),
 ]
 
 
@@ -139,8 +140,21 @@ class _JsonOnlyView(APIView):
 
 class _OwnedRequestView(_JsonOnlyView):
     def owned_request(self, request: Request, public_id: str) -> RemovalRequest:
-        token = request.headers.get("X-Status-Token") or request.query_params.get("token", "")
-        found = request_by_secret_link(public_id=public_id, token=token)
+        if "token" in request.query_params:
+            raise exceptions.ValidationError(
+                {
+                    "token": [
+                        "Send the status token in the X-Status-Token header: a token in the "
+                        "query string is written to access logs, so it is not accepted."
+                    ]
+                }
+            )
+        try:
+            found = request_by_presented_token(
+                request, public_id=public_id, token=request.headers.get("X-Status-Token", "")
+            )
+        except TokensThrottled as wait:
+            raise exceptions.Throttled(wait=wait.retry_after, detail=str(wait)) from None
         if found is None:
             raise exceptions.NotFound(
                 "No request matches this id and token. Use the whole private link from the "
@@ -221,7 +235,12 @@ class RequestCreateView(_JsonOnlyView):
 class RequestDetailView(_OwnedRequestView):
     @extend_schema(
         parameters=_TOKEN_PARAMETERS,
-        responses={200: RequestDetailSerializer, 404: ApiErrorSerializer},
+        responses={
+            200: RequestDetailSerializer,
+            400: ApiErrorSerializer,
+            404: ApiErrorSerializer,
+            429: ApiErrorSerializer,
+        },
         summary="Read a removal request: state, evidence, what happens next",
     )
     def get(self, request: Request, public_id: str) -> Response:
@@ -235,6 +254,7 @@ class RequestVerifyView(_OwnedRequestView):
         responses={
             200: RequestDetailSerializer,
             202: RequestDetailSerializer,
+            400: ApiErrorSerializer,
             404: ApiErrorSerializer,
             409: ApiErrorSerializer,
             429: ApiErrorSerializer,
@@ -265,7 +285,13 @@ class RequestWithdrawView(_OwnedRequestView):
     @extend_schema(
         request=RequestWithdrawInputSerializer,
         parameters=_TOKEN_PARAMETERS,
-        responses={200: RequestDetailSerializer, 404: ApiErrorSerializer, 409: ApiErrorSerializer},
+        responses={
+            200: RequestDetailSerializer,
+            400: ApiErrorSerializer,
+            404: ApiErrorSerializer,
+            409: ApiErrorSerializer,
+            429: ApiErrorSerializer,
+        },
         summary="Withdraw the request (opt back in)",
     )
     def post(self, request: Request, public_id: str) -> Response:

@@ -1,4 +1,12 @@
-"""The owner's secret link.
+"""The owner's secret link: ``/requests/<id>/#t=<status token>``.
+
+The token rides in the URL's fragment, which browsers never send to a server: no access
+log, proxy or Referer header sees it. The page's script posts it once and the answer sets
+a cookie for that request's path (``optout/status_cookie.py``); without JavaScript the
+page asks for the link to be pasted into a form, which is posted the same way. A link may
+be clicked any number of times, from any device, for as long as the request exists.
+Links of the former kind (``?token=``) still open the page once per browser: the answer
+sets the cookie and redirects to the address without the query.
 
 The status token is derived from the request's public id with an HMAC keyed by
 SECRET_KEY, so every e-mail can carry the link without the token being stored: the
@@ -31,12 +39,23 @@ def status_token_for(public_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
 
 
+def status_page_path(public_id: uuid.UUID) -> str:
+    """The status page's address without its secret: what redirects and cookies name."""
+    return reverse("optout:status", kwargs={"public_id": public_id})
+
+
 def status_path(public_id: uuid.UUID, token: str) -> str:
-    return (
-        reverse("optout:status", kwargs={"public_id": public_id})
-        + "?"
-        + urlencode({"token": token})
-    )
+    """The private link, with the token in the fragment."""
+    return status_page_path(public_id) + "#" + urlencode({"t": token})
+
+
+def token_from_pasted(text: str) -> str:
+    """The token in what an owner pasted: a whole link (either kind) or the token alone."""
+    text = text.strip()
+    for marker in ("#t=", "?token=", "&token="):
+        if marker in text:
+            text = text.rsplit(marker, 1)[1]
+    return text.split("&", 1)[0].split("#", 1)[0].strip()
 
 
 def status_url(public_id: uuid.UUID, token: str) -> str:

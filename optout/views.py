@@ -20,14 +20,22 @@ from optout.enums import ALLOWED_TRANSITIONS, EXCLUDING_STATUSES, RequestStatus
 from optout.forge_signin import configured_providers
 from optout.forms import LinksForm, SubmitRequestForm, WithdrawForm
 from optout.guidance import next_step
-from optout.links import links_resend_allowed, status_path, status_token_for
+from optout.links import (
+    links_resend_allowed,
+    status_page_path,
+    status_path,
+    status_token_for,
+    token_from_pasted,
+)
 from optout.models import RemovalRequest
 from optout.release_schedule import expected_next_release
-from optout.selectors import request_by_secret_link, request_evidence, requests_claimed_by
+from optout.selectors import request_evidence, requests_claimed_by
 from optout.services import TransitionError, request_submit, request_transition
+from optout.status_cookie import request_by_status_cookie, status_cookie_set
 from optout.steps import request_steps
 from optout.tasks import links_resend_task, verify_run
 from optout.throttling import client_ip, submission_count, submission_throttled
+from optout.token_throttle import TokensThrottled, request_by_presented_token
 from optout.verification import VerificationRefused, verification_start
 from registry.dispatch import queue
 
@@ -72,26 +80,65 @@ def submit(request: HttpRequest) -> HttpResponse:
             status_path(result.request.public_id, result.status_token or "")
         ),
     )
-    return render(request, "optout/submitted.html", context, status=201)
+    response = render(request, "optout/submitted.html", context, status=201)
+    # The browser that submitted opens the page at once, with or without JavaScript.
+    status_cookie_set(response, result.request)
+    return response
 
 
-def _not_found(request: HttpRequest) -> HttpResponse:
-    # Same answer for "no such request" and "wrong token": reveal nothing.
-    return render(request, "optout/status_not_found.html", status=404)
+def _locked(
+    request: HttpRequest, public_id: uuid.UUID, *, wait: TokensThrottled | None = None
+) -> HttpResponse:
+    """The one answer without access: no token, a wrong or expired one, or no such request
+    (the same page, so it reveals nothing). It holds the token form that the page's script
+    fills from the link's fragment, and that an owner without JavaScript pastes into."""
+    context = {"public_id": public_id, "throttled": str(wait) if wait else ""}
+    response = render(request, "optout/status_locked.html", context, status=429 if wait else 404)
+    if wait:
+        response["Retry-After"] = str(wait.retry_after)
+    return response
+
+
+def _owned(request: HttpRequest, public_id: uuid.UUID) -> RemovalRequest | None:
+    """The request this browser may act on: by its cookie, else by a token posted with the
+    form (pages cached from before the cookie). Raises ``TokensThrottled``."""
+    found = request_by_status_cookie(request, public_id)
+    if found is None and request.method == "POST" and request.POST.get("token"):
+        found = request_by_presented_token(
+            request, public_id=public_id, token=token_from_pasted(request.POST["token"])
+        )
+    return found
+
+
+def _open_with_token(request: HttpRequest, public_id: uuid.UUID, token: str) -> HttpResponse:
+    """Exchange a presented token for the cookie, then show the page at its bare address."""
+    try:
+        found = request_by_presented_token(request, public_id=public_id, token=token)
+    except TokensThrottled as wait:
+        return _locked(request, public_id, wait=wait)
+    if found is None:
+        return _locked(request, public_id)
+    response = HttpResponseRedirect(status_page_path(public_id), status=303)
+    status_cookie_set(response, found)
+    return response
 
 
 def status(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    token = request.GET.get("token", "")
-    removal_request = request_by_secret_link(public_id=public_id, token=token)
+    if request.method == "POST":  # the token form
+        return _open_with_token(
+            request, public_id, token_from_pasted(request.POST.get("token", ""))
+        )
+    if "token" in request.GET:  # a link of the former kind: one visit, then the bare address
+        return _open_with_token(request, public_id, request.GET["token"])
+    removal_request = request_by_status_cookie(request, public_id)
     if removal_request is None:
-        return _not_found(request)
-    return _render_status(request, removal_request, token)
+        return _locked(request, public_id)
+    return _render_status(request, removal_request)
 
 
 def _render_status(
     request: HttpRequest,
     removal_request: RemovalRequest,
-    token: str,
     *,
     withdraw_form: WithdrawForm | None = None,
     status_code: int = 200,
@@ -107,7 +154,6 @@ def _render_status(
         # Withdrawing opts back in once the code is excluded; before, it cancels the request.
         "withdraw_opts_back_in": excluded,
         "removal_request": removal_request,
-        "token": token,
         "subjects": removal_request.subjects.all(),
         "events": removal_request.events.all(),
         "evidence": request_evidence(removal_request),
@@ -125,15 +171,17 @@ def _render_status(
 
 @require_POST
 def verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    token = request.POST.get("token", "")
-    removal_request = request_by_secret_link(public_id=public_id, token=token)
+    try:
+        removal_request = _owned(request, public_id)
+    except TokensThrottled as wait:
+        return _locked(request, public_id, wait=wait)
     if removal_request is None:
-        return _not_found(request)
+        return _locked(request, public_id)
     try:
         run = verification_start(request_id=removal_request.id, user=request.user)
     except VerificationRefused as exc:
         messages.error(request, str(exc))
-        return HttpResponseRedirect(status_path(public_id, token))
+        return _back_to_page(removal_request)
     queue(verify_run, run_id=run.id)  # in-process without a broker: results are ready below
     run.refresh_from_db()
     removal_request.refresh_from_db()
@@ -149,18 +197,20 @@ def verify(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             f"{run.subjects_skipped} subject(s) were not checked this time (time limit of one "
             "check); press \u201cCheck now\u201d again for them.",
         )
-    return HttpResponseRedirect(status_path(public_id, token))
+    return _back_to_page(removal_request)
 
 
 @require_POST
 def withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    token = request.POST.get("token", "")
-    removal_request = request_by_secret_link(public_id=public_id, token=token)
+    try:
+        removal_request = _owned(request, public_id)
+    except TokensThrottled as wait:
+        return _locked(request, public_id, wait=wait)
     if removal_request is None:
-        return _not_found(request)
+        return _locked(request, public_id)
     form = WithdrawForm(request.POST)
     if not form.is_valid():
-        return _render_status(request, removal_request, token, withdraw_form=form, status_code=400)
+        return _render_status(request, removal_request, withdraw_form=form, status_code=400)
     try:
         request_transition(
             request_id=removal_request.id,
@@ -172,7 +222,14 @@ def withdraw(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, "Withdrawn. Your code comes back in the next dataset version.")
-    return HttpResponseRedirect(status_path(public_id, token))
+    return _back_to_page(removal_request)
+
+
+def _back_to_page(removal_request: RemovalRequest) -> HttpResponse:
+    # The cookie comes along, also when the form was posted with a token instead.
+    response = HttpResponseRedirect(status_page_path(removal_request.public_id))
+    status_cookie_set(response, removal_request)
+    return response
 
 
 @login_required

@@ -51,6 +51,15 @@ def window_count(key: str, *, timeout: int) -> int:
     return cache.incr(key)
 
 
+def window_read(key: str) -> int:
+    """A counter of ``window_count`` as it stands (0 when none). Raises what the cache raises
+    when it cannot be reached."""
+    key = cache.make_key(key)
+    if settings.REDIS_URL:
+        return int(_redis(settings.REDIS_URL).get(key) or 0)
+    return int(cache.get(key) or 0)
+
+
 class WindowThrottle(BaseThrottle):
     """A fixed-window counter in the cache: O(1) per call.
 

@@ -56,3 +56,14 @@ def toggle_exclusion(
     else:
         exclusion_add(kind=kind, subject=subject, cause="test")
         active.add((kind, subject))
+
+
+def open_status_page(client, request: RemovalRequest) -> str:
+    """Open ``request`` in ``client`` as the owner's browser does with the private link (the
+    token from the fragment posted once, for the cookie); the page's bare address."""
+    from optout.links import status_page_path, status_token_for
+
+    path = status_page_path(request.public_id)
+    response = client.post(path, {"token": status_token_for(request.public_id)})
+    assert (response.status_code, response["Location"]) == (303, path)
+    return path

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import approve, make_dataset, make_request
@@ -50,9 +51,13 @@ def test_the_status_page_opens_only_with_the_secret_token(client) -> None:
         reverse("optout:submit"), {"subjects": "octo/hello", "contact_email": "a@example.org"}
     )
     link = response.context["status_link"]
-    assert client.get(link).status_code == 200
-    path = link.split("?")[0]
-    assert client.get(path + "?token=wrong").status_code == 404
+    path, token = link.split("#t=")
+    stranger = Client()
+    assert stranger.get(path).status_code == 404
+    assert stranger.get(path + "?token=wrong").status_code == 404
+    assert stranger.post(path, {"token": "wrong"}).status_code == 404
+    assert stranger.post(path, {"token": token}).status_code == 303
+    assert stranger.get(path).status_code == 200
 
 
 def test_the_admin_offers_only_pipeline_tokens_not_the_unused_library_keys(client) -> None:

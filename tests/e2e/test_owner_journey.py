@@ -27,7 +27,7 @@ def test_an_owner_fixes_a_bad_line_without_retyping_and_reaches_the_status_page(
     field.fill("octo/hello")
     page.get_by_role("button", name="Submit request").click()
     page.get_by_role("heading", name="Request received").wait_for()
-    page.locator("main a[href*='token=']").click()
+    page.locator("main a[href*='#t=']").click()
 
     assert page.locator(".status").inner_text() == "Pending verification"
     assert "github.com/octo/hello" in page.locator("main").inner_text()

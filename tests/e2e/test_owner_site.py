@@ -71,7 +71,7 @@ def test_an_owner_finds_their_repository_opts_out_and_sees_it_leave_the_next_ver
     page.get_by_role("button", name="Submit request").click()
     page.get_by_role("heading", name="Request received").wait_for()
     check_page(page, "submitted")
-    page.locator("main a[href*='token=']").first.click()
+    page.locator("main a[href*='#t=']").first.click()
     check_page(page, "status-pending")
 
     # 3. Prove control with the file method, against the loopback git server.

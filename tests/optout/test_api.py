@@ -35,7 +35,7 @@ def test_it_creates_a_request_and_answers_each_line(client) -> None:
     assert body["status"] == "pending_verification"
     assert body["status_token"] == status_token_for(request.public_id)
     assert body["status_url"] == (
-        f"http://127.0.0.1:8000/requests/{request.public_id}/?token={body['status_token']}"
+        f"http://127.0.0.1:8000/requests/{request.public_id}/#t={body['status_token']}"
     )
     assert body["verification_token"] == request.verification_token
     assert [(r["line"], r["outcome"], r["canonical"], r["kind"]) for r in body["lines"]] == [
@@ -100,8 +100,19 @@ def test_reading_a_request_needs_its_token(client) -> None:
     assert [s["subject"] for s in body["subjects"]] == ["github.com/octo/hello"]
     assert body["next_release"] == {"at": None, "note": "when maintainers run one"}
     assert body["next_step"].startswith("Prove that you control what you named")
+
+
+def test_a_token_in_the_query_string_is_refused_with_the_way_to_send_it(client) -> None:
+    request = make_request(["octo/hello"])
+    token = status_token_for(request.public_id)
     by_query = client.get(f"{BASE}{request.public_id}/?token={token}")
-    assert by_query.json()["id"] == str(request.public_id)
+    assert by_query.status_code == 400
+    assert by_query.json()["error"]["fields"] == {
+        "token": [
+            "Send the status token in the X-Status-Token header: a token in the query string "
+            "is written to access logs, so it is not accepted."
+        ]
+    }
 
 
 def test_verify_records_evidence_and_verifies(client, git_server) -> None:
@@ -176,7 +187,7 @@ def test_the_owner_api_is_in_the_openapi_schema(client) -> None:
         "/api/v1/requests/{public_id}/withdraw/",
     } <= set(schema["paths"])
     verify = schema["paths"]["/api/v1/requests/{public_id}/verify/"]["post"]
-    assert set(verify["responses"]) == {"200", "202", "404", "409", "429"}
+    assert set(verify["responses"]) == {"200", "202", "400", "404", "409", "429"}
     assert verify["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ApiError"
     }

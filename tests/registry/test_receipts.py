@@ -211,12 +211,11 @@ def test_the_client_acks_a_synced_checkpoint_and_it_shows_on_the_page(live_serve
 
 
 def test_an_owners_status_page_counts_the_downstream_users_that_applied_it(acme, client):
-    from optout.links import status_path, status_token_for
-    from tests.factories import approve, make_request
+    from tests.factories import approve, make_request, open_status_page
 
     _, token, _ = acme
     request = approve(make_request(["github.com/owner/repo"]))
-    path = status_path(request.public_id, status_token_for(request.public_id))
+    path = open_status_page(client, request)
     assert "Applied by 0 of 1 registered downstream user " in client.get(path).content.decode()
     receipt_submit(note=_note(size=3), token=token)  # the checkpoint that added it
     page = client.get(path).content.decode()
