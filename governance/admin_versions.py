@@ -1,12 +1,11 @@
 """A dataset version's manifest and changelog as the admin shows them: tables, not JSON.
 
 The manifest is the row's copy (``DatasetVersion.manifest``); the changelog is read from
-the published folder (``changelog.json``), the file pipelines and owners download.
+the published folder a page at a time (``version_files.changelog_page``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.utils.html import format_html, format_html_join
@@ -14,7 +13,7 @@ from django.utils.safestring import SafeString
 
 from governance.enums import VersionStatus
 from governance.models import DatasetVersion
-from governance.releases.layout import CHANGELOG_JSON, dataset_store, final_path
+from governance.version_files import changelog_page
 
 # A first version lists every exclusion in force; the page shows the first ones.
 CHANGELOG_ROWS_SHOWN = 100
@@ -90,24 +89,18 @@ def manifest_source(version: DatasetVersion) -> SafeString | str:
     )
 
 
-def changelog_read(version: DatasetVersion) -> dict[str, Any] | None:
-    """The published ``changelog.json``; None before publication. Raises OSError or
-    ValueError when the file cannot be read."""
-    if version.status != VersionStatus.PUBLISHED:
-        return None
-    store = dataset_store(version.dataset)
-    return json.loads(store.read_bytes(f"{final_path(store, version.version)}/{CHANGELOG_JSON}"))
-
-
 def changelog_shown(version: DatasetVersion) -> SafeString | str:
-    try:
-        changelog = changelog_read(version)
-    except (OSError, ValueError) as exc:
-        return format_html("<strong>changelog.json could not be read:</strong> {}", exc)
-    if changelog is None:
+    if version.status != VersionStatus.PUBLISHED:
         return "Written when the version is published."
-    previous = changelog.get("previous_version")
-    checkpoint = changelog.get("checkpoint", {})
+    sections = {}
+    try:
+        for change in ("removed", "reincluded"):
+            sections[change] = changelog_page(version, change=change, size=CHANGELOG_ROWS_SHOWN)
+    except (OSError, ValueError, KeyError) as exc:
+        return format_html("<strong>The changelog could not be read:</strong> {}", exc)
+    head = sections["removed"].head
+    previous = head.get("previous_version")
+    checkpoint = head.get("checkpoint", {})
     parts = [
         format_html(
             "<p>{}</p>",
@@ -118,8 +111,8 @@ def changelog_shown(version: DatasetVersion) -> SafeString | str:
         )
     ]
     for change, title in (("removed", "Removed"), ("reincluded", "Re-included")):
-        totals = changelog.get("totals", {}).get(change, {})
-        entries = changelog.get(change, [])
+        totals = head.get("totals", {}).get(change, {})
+        shown = sections[change]
         parts.append(
             format_html(
                 "<h3>{}</h3><p>{} exclusions, {} repositories, {} rows.</p>",
@@ -129,20 +122,19 @@ def changelog_shown(version: DatasetVersion) -> SafeString | str:
                 f"{totals.get('rows', 0):,}",
             )
         )
-        if entries:
+        if shown.entries:
             rows = [
-                (e["exclusion"], e["kind"], e["repositories"], e["rows"])
-                for e in entries[:CHANGELOG_ROWS_SHOWN]
+                (e["exclusion"], e["kind"], e["repositories"], e["rows"]) for e in shown.entries
             ]
             parts.append(
                 _table(["exclusion", "kind", "repositories", "rows"], rows, numeric={2, 3})
             )
-            if len(entries) > CHANGELOG_ROWS_SHOWN:
+            if shown.count > len(shown.entries):
                 parts.append(
                     format_html(
-                        "<p>… and {} more: the whole list is in the version's CHANGELOG.md "
-                        "and changelog.json.</p>",
-                        f"{len(entries) - CHANGELOG_ROWS_SHOWN:,}",
+                        "<p>… and {} more: the whole list is on the version's public page, "
+                        "in its CHANGELOG.md and in changelog.json.</p>",
+                        f"{shown.count - len(shown.entries):,}",
                     )
                 )
     return format_html_join("", "{}", ((part,) for part in parts))

@@ -16,7 +16,7 @@ from governance.enums import VerificationStatus, VersionStatus
 from governance.models import Dataset, DatasetVersion
 from governance.releases.verify import verification_request
 from governance.selectors import next_release_at, published_versions
-from governance.version_files import changelog_entries, version_changelog
+from governance.version_files import CHANGELOG_PAGE, changelog_page
 from optout.lookup import lookup
 from optout.transparency import transparency_figures
 from registry.api.common import ErrorSerializer
@@ -325,24 +325,25 @@ class ChangelogView(APIView):
         params = self.ChangelogQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         try:
-            changelog = version_changelog(found)
+            changelog = changelog_page(
+                found,
+                search=params.validated_data.get("q", ""),
+                page=params.validated_data["page"],
+                size=CHANGELOG_PAGE,
+            )
         except FileNotFoundError:
             raise NotFound(f"The changelog of {found.label} is missing from storage.") from None
-        entries = changelog_entries(changelog, search=params.validated_data.get("q", ""))
-        size = 100
-        pages = max(1, -(-len(entries) // size))
-        page = min(params.validated_data["page"], pages)
         return Response(
             {
                 "dataset": found.dataset.name,
                 "version": found.version,
-                "previous_version": changelog.get("previous_version"),
-                "checkpoint": changelog.get("checkpoint", {}),
-                "totals": changelog.get("totals", {}),
-                "count": len(entries),
-                "page": page,
-                "pages": pages,
-                "entries": entries[(page - 1) * size : page * size],
+                "previous_version": changelog.head.get("previous_version"),
+                "checkpoint": changelog.head.get("checkpoint", {}),
+                "totals": changelog.head.get("totals", {}),
+                "count": changelog.count,
+                "page": changelog.page,
+                "pages": changelog.pages,
+                "entries": changelog.entries,
             }
         )
 

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from governance.models import DatasetVersion
-from governance.releases.layout import CHANGELOG_JSON, MANIFEST_NAME, dataset_store, final_path
+from governance.releases.changelog import CHANGELOG_HEAD_KEY, changelog_parquet
+from governance.releases.layout import (
+    CHANGELOG_JSON,
+    CHANGELOG_PARQUET,
+    MANIFEST_NAME,
+    dataset_store,
+    final_path,
+)
 from governance.releases.storage import Store
 
 SIGNED_URL_SECONDS = 3600
+CHANGELOG_PAGE = 100  # entries a page, on the version page and in the API
 
 
 def version_files(version: DatasetVersion) -> list[dict[str, Any]]:
@@ -28,26 +41,110 @@ def version_files(version: DatasetVersion) -> list[dict[str, Any]]:
     return files
 
 
-def version_changelog(version: DatasetVersion) -> dict[str, Any]:
-    """The version's changelog.json (raises FileNotFoundError when it is gone)."""
+@dataclass(frozen=True)
+class ChangelogPage:
+    """One page of a version's changelog: the head (dataset, previous version, checkpoint
+    range, totals), how many entries match, and this page's entries, each with its
+    ``change`` (removed or reincluded)."""
+
+    head: dict[str, Any]
+    count: int
+    page: int
+    pages: int
+    entries: list[dict[str, Any]]
+
+
+def changelog_page(
+    version: DatasetVersion,
+    *,
+    search: str = "",
+    change: str | None = None,
+    page: int = 1,
+    size: int = CHANGELOG_PAGE,
+) -> ChangelogPage:
+    """A page of the version's changelog (entries whose exclusion contains ``search``,
+    case-insensitive, and of ``change`` when given); past the last page, the last page.
+
+    Read from ``changelog.parquet`` a row group at a time, so memory stays one row group
+    whatever the changelog's length. Raises FileNotFoundError when the file is gone."""
     store = dataset_store(version.dataset)
-    path = f"{final_path(store, version.version)}/{CHANGELOG_JSON}"
+    folder = final_path(store, version.version)
+    path = f"{folder}/{CHANGELOG_PARQUET}"
     if not store.exists(path):
-        raise FileNotFoundError(path)
-    return json.loads(store.read_bytes(path))
+        path = f"{folder}/{CHANGELOG_JSON}"
+        if not store.exists(path):
+            raise FileNotFoundError(path)
+    with _changelog_file(store, path) as handle:
+        parquet = pq.ParquetFile(handle)
+        head = json.loads(parquet.schema_arrow.metadata[CHANGELOG_HEAD_KEY])
+        if search or change:
+            count, entries = _filtered(parquet, search, change, page, size)
+        else:
+            count, entries = _unfiltered(parquet, page, size)
+    pages = max(1, -(-count // size))
+    if page > pages:  # past the end: the last page, read once more
+        return changelog_page(version, search=search, change=change, page=pages, size=size)
+    return ChangelogPage(head, count, page, pages, entries)
 
 
-def changelog_entries(changelog: dict[str, Any], *, search: str = "") -> list[dict[str, Any]]:
-    """Removed, then re-included entries, each with its ``change``; those whose exclusion
-    contains ``search`` (case-insensitive) when one is given."""
-    needle = search.lower()
-    entries = []
+def _changelog_file(store: Store, path: str) -> BinaryIO:
+    """The open changelog.parquet, or, for a version published before that file was
+    written, the same table made from its changelog.json (read whole: such versions
+    predate the form that keeps memory flat, and published files are never rewritten)."""
+    if path.endswith(CHANGELOG_PARQUET):
+        return store.open_read(path)
+    changelog = json.loads(store.read_bytes(path))
     for change in ("removed", "reincluded"):
-        for entry in changelog.get(change, []):
-            if needle and needle not in entry["exclusion"].lower():
-                continue
-            entries.append({**entry, "change": change})
-    return entries
+        changelog[change] = pa.Table.from_pylist(changelog[change], schema=_ENTRY_SCHEMA)
+    return pa.BufferReader(changelog_parquet(changelog))
+
+
+_ENTRY_SCHEMA = pa.schema(
+    [
+        ("exclusion", pa.string()),
+        ("kind", pa.string()),
+        ("repositories", pa.int64()),
+        ("rows", pa.int64()),
+    ]
+)
+
+
+def _unfiltered(parquet: pq.ParquetFile, page: int, size: int) -> tuple[int, list[dict]]:
+    """Only the row groups the page falls in are read."""
+    start, stop = (page - 1) * size, page * size
+    groups, first_row, offset = [], None, 0
+    for group in range(parquet.num_row_groups):
+        rows = parquet.metadata.row_group(group).num_rows
+        if offset < stop and start < offset + rows:
+            groups.append(group)
+            first_row = offset if first_row is None else first_row
+        offset += rows
+    if not groups:
+        return offset, []
+    table = parquet.read_row_groups(groups)
+    return offset, table.slice(start - first_row, size).to_pylist()
+
+
+def _filtered(
+    parquet: pq.ParquetFile, search: str, change: str | None, page: int, size: int
+) -> tuple[int, list[dict]]:
+    """One row group at a time: matches are counted, and the page's kept."""
+    start, stop = (page - 1) * size, page * size
+    count, entries = 0, []
+    for group in range(parquet.num_row_groups):
+        keys = parquet.read_row_group(group, columns=["change", "exclusion"])
+        mask = pa.array([True] * keys.num_rows, pa.bool_())
+        if search:
+            mask = pc.match_substring(keys.column("exclusion"), search, ignore_case=True)
+        if change:
+            mask = pc.and_(mask, pc.equal(keys.column("change"), change))
+        matches = pc.sum(mask).as_py() or 0
+        if matches and count < stop and start < count + matches:
+            found = parquet.read_row_group(group).filter(mask)
+            low = max(start - count, 0)
+            entries += found.slice(low, stop - count - low).to_pylist()
+        count += matches
+    return count, entries
 
 
 def signed_url(store: Store, path: str) -> str:

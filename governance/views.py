@@ -21,12 +21,7 @@ from governance.enums import VersionStatus
 from governance.models import Dataset, DatasetVersion
 from governance.releases.layout import dataset_store, final_path
 from governance.selectors import next_release_at, published_versions
-from governance.version_files import (
-    changelog_entries,
-    signed_url,
-    version_changelog,
-    version_files,
-)
+from governance.version_files import changelog_page, signed_url, version_files
 from optout.enums import RequestStatus
 from optout.lookup import lookup
 from optout.transparency import duration_text, transparency_figures
@@ -98,8 +93,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 # --- dataset pages -------------------------------------------------------------------------
 
-CHANGELOG_PAGE = 100
-
 
 def dataset_list(request: HttpRequest) -> HttpResponse:
     rows = [
@@ -136,27 +129,18 @@ def _published(name: str, version: str) -> DatasetVersion:
 def version_detail(request: HttpRequest, name: str, version: str) -> HttpResponse:
     found = _published(name, version)
     search = request.GET.get("q", "").strip()[:200]
+    page = _page_number(request.GET.get("page", ""))
     try:
-        changelog = version_changelog(found)
+        changelog = changelog_page(found, search=search, page=page)
     except FileNotFoundError:
         changelog = None
-    entries, page, pages = [], 1, 1
-    if changelog is not None:
-        entries = changelog_entries(changelog, search=search)
-        pages = max(1, -(-len(entries) // CHANGELOG_PAGE))
-        page = min(_page_number(request.GET.get("page", "")), pages)
-        entries = entries[(page - 1) * CHANGELOG_PAGE : page * CHANGELOG_PAGE]
-    manifest = found.manifest or {}
     context = {
         "dataset": found.dataset,
         "version": found,
-        "manifest": manifest,
+        "manifest": found.manifest or {},
         "files": version_files(found),
         "changelog": changelog,
-        "entries": entries,
         "search": search,
-        "page": page,
-        "pages": pages,
         "reused": found.shards_reused,
     }
     return render(request, "governance/version_detail.html", context)

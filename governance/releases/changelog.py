@@ -26,6 +26,11 @@ from governance.releases.shard_index import CHANGES_SCHEMA
 from governance.releases.storage import Store
 
 CHANGELOG_SCHEMA_VERSION = 1
+# changelog.parquet's row groups: a page of the changelog reads the one or two groups it
+# falls in, and a search holds one group at a time, whatever the changelog's length.
+CHANGELOG_ROW_GROUP = 10_000
+# The schema metadata key holding everything but the entries (totals, checkpoint, ...).
+CHANGELOG_HEAD_KEY = b"changelog"
 
 
 def _changed_subjects(version: DatasetVersion) -> dict[str, pa.Table]:
@@ -154,8 +159,7 @@ def _joined(lines: pa.Array, separator: str) -> bytes:
 def changelog_json(changelog: dict[str, Any]) -> bytes:
     # One exclusion a line: readable, and without indent= json uses its C encoder, which
     # matters for a first version listing 200,000 exclusions.
-    head = {key: value for key, value in changelog.items() if key not in ("removed", "reincluded")}
-    parts = [json.dumps(head, sort_keys=True)[:-1].encode()]
+    parts = [json.dumps(changelog_head(changelog), sort_keys=True)[:-1].encode()]
     for change in ("reincluded", "removed"):
         entries = changelog[change]
         parts.append(f', "{change}": '.encode())
@@ -165,6 +169,28 @@ def changelog_json(changelog: dict[str, Any]) -> bytes:
             parts.append(b"[]")
     parts.append(b"}\n")
     return b"".join(parts)
+
+
+def changelog_head(changelog: dict[str, Any]) -> dict[str, Any]:
+    """Everything but the entries: dataset, versions, checkpoint range, totals."""
+    return {k: v for k, v in changelog.items() if k not in ("removed", "reincluded")}
+
+
+def changelog_parquet(changelog: dict[str, Any]) -> bytes:
+    """The entries as the version page lists them (removed, then re-included, each sorted
+    by exclusion) in row groups of ``CHANGELOG_ROW_GROUP``, the head in the schema's
+    metadata: the form pages and the API read a page of, without reading the rest."""
+    parts = []
+    for change in ("removed", "reincluded"):
+        entries = changelog[change]
+        column = pa.array([change] * entries.num_rows, pa.string())
+        parts.append(entries.add_column(0, "change", column))
+    table = pa.concat_tables(parts).replace_schema_metadata(
+        {CHANGELOG_HEAD_KEY: json.dumps(changelog_head(changelog), sort_keys=True)}
+    )
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, row_group_size=CHANGELOG_ROW_GROUP, compression="zstd")
+    return sink.getvalue().to_pybytes()
 
 
 def changelog_markdown(changelog: dict[str, Any]) -> bytes:

@@ -19,6 +19,7 @@ from governance.releases.storage import Store
 MARKER_NAME = "_COMMITTED"
 MANIFEST_NAME = "manifest.json"
 CHANGELOG_JSON = "changelog.json"
+CHANGELOG_PARQUET = "changelog.parquet"
 CHANGELOG_MD = "CHANGELOG.md"
 CARD_NAME = "README.md"
 DATA_DIR = "data"

@@ -5,7 +5,7 @@ Stable schema (``manifest_version`` 1; fields are only ever added):
 - ``dataset``, ``version``, ``previous_version`` (or null), ``license``
 - ``files``: the data files, each ``{path, sha256, bytes, rows}``, ``path`` relative to
   the version folder, sorted by path
-- ``metadata_files``: ``README.md``, ``CHANGELOG.md``, ``changelog.json`` and
+- ``metadata_files``: ``README.md``, ``CHANGELOG.md``, ``changelog.json``, ``changelog.parquet`` and
   ``repositories.parquet`` with ``{path, sha256, bytes}``
 - ``rows``: ``{in, out}`` (rows read from the source, rows published)
 - ``schema``: ``{fields: [{name, type, nullable}]}`` of the data files

@@ -7,10 +7,11 @@ with it and the redelivered task takes over.
 
 Steps (each a named crash point, see ``crash.py``):
 
-1. ``metadata_written``: changelog.json, CHANGELOG.md, README.md and repositories.parquet
-   (``repository_list.py``: which repositories the version holds, for lookups) in a private assembly
-   folder (``.work/<version>/assembly``) beside hard links (server-side copies on an
-   object store) of exactly the shard files the database recorded;
+1. ``metadata_written``: changelog.json (and changelog.parquet, the same entries in row
+   groups, which the version's page reads a page of), CHANGELOG.md, README.md and
+   repositories.parquet (``repository_list.py``: which repositories the version holds, for
+   lookups) in a private assembly folder (``.work/<version>/assembly``) beside hard links
+   (server-side copies on an object store) of exactly the shard files the database recorded;
 2. ``manifest_written``: manifest.json, listing every file with its hash;
 3. ``folder_moved``: the assembly folder renamed to ``<root>/<dataset>/<version>/``;
 4. ``marker_created``: ``_COMMITTED`` created exclusively, holding the manifest's hash;
@@ -35,13 +36,19 @@ from django.utils import timezone
 from governance.enums import ReleaseStep, ShardStatus, VersionStatus
 from governance.models import DatasetVersion, ShardBuild
 from governance.releases.card import build_card
-from governance.releases.changelog import build_changelog, changelog_json, changelog_markdown
+from governance.releases.changelog import (
+    build_changelog,
+    changelog_json,
+    changelog_markdown,
+    changelog_parquet,
+)
 from governance.releases.crash import crash_point
 from governance.releases.errors import version_fail
 from governance.releases.layout import (
     CARD_NAME,
     CHANGELOG_JSON,
     CHANGELOG_MD,
+    CHANGELOG_PARQUET,
     DATA_DIR,
     MANIFEST_NAME,
     MARKER_NAME,
@@ -157,6 +164,7 @@ def _assemble_and_move(
     rows_out = sum(shard.rows_out for shard in shards)
     metadata = {
         CHANGELOG_JSON: changelog_json(changelog),
+        CHANGELOG_PARQUET: changelog_parquet(changelog),
         CHANGELOG_MD: changelog_markdown(changelog),
         CARD_NAME: build_card(version, changelog, rows_out),
     }

@@ -62,7 +62,7 @@ def test_a_verification_is_asked_for_then_read(tmp_path) -> None:
         "dataset": "demo",
         "version": "1.0.0",
         "ok": True,
-        "files_checked": 7,  # 3 data files, 4 metadata files
+        "files_checked": 8,  # 3 data files, 5 metadata files
         "rows_checked": 600,
         "problems": [],
         "offending_count": 0,

@@ -74,6 +74,7 @@ def test_a_release_reads_and_publishes_on_an_object_store(s3, tmp_path) -> None:
         "README.md",
         "_COMMITTED",
         "changelog.json",
+        "changelog.parquet",
         "data",
         "manifest.json",
         "repositories.parquet",
