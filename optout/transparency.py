@@ -1,8 +1,12 @@
 """The transparency figures: how many requests, how long each step takes, what releases
 removed. One function gathers them; the page draws them and the API returns them as JSON.
 
-Durations come from the request events (the one table every transition writes), so the
-page and the status page's expected times agree with what actually happened.
+Each figure is read from the record that is made when the thing it counts happens:
+durations and the queue from the request events (the one table every transition writes,
+so the page and the status page's expected times agree with what actually happened),
+exclusions over time from the registry's log, rows left out from each version's release
+counts (rows read minus rows published: a release drops a row exactly when an exclusion
+in force at its checkpoint matches the row's repository, and for no other reason).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from governance.models import Dataset, DatasetVersion
 from governance.selectors import next_release_at
 from optout.enums import RequestStatus
 from optout.models import RemovalRequest, RequestEvent
-from registry.models import Exclusion
+from registry.enums import LogAction
+from registry.models import LogEntry
 
 WEEKS = 12
 # Durations are taken over the requests of the last year: enough for a stable median.
@@ -112,6 +117,32 @@ def _weeks(now: datetime) -> list[datetime]:
     return [monday - timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
 
 
+def _active_exclusions_per_week(weeks: list[datetime]) -> list[tuple[str, int]]:
+    """Exclusions in force at the end of each week, counted from the registry's log: every
+    exclusion that starts or ends is exactly one signed entry (add or remove), written in
+    the transaction that changes it, with its time."""
+
+    def net(entries) -> int:
+        counts = dict(entries.order_by().values_list("action").annotate(n=Count("index")))
+        return counts.get(LogAction.ADD, 0) - counts.get(LogAction.REMOVE, 0)
+
+    active = net(LogEntry.objects.filter(created_at__lt=weeks[0]))
+    changes = {
+        (row["week"].date(), row["action"]): row["n"]
+        for row in LogEntry.objects.filter(created_at__gte=weeks[0])
+        .order_by()
+        .annotate(week=TruncWeek("created_at"))
+        .values("week", "action")
+        .annotate(n=Count("index"))
+    }
+    per_week = []
+    for start in weeks:
+        day = start.date()
+        active += changes.get((day, LogAction.ADD), 0) - changes.get((day, LogAction.REMOVE), 0)
+        per_week.append((day.isoformat(), active))
+    return per_week
+
+
 def transparency_figures(*, now: datetime | None = None) -> Figures:
     now = now or timezone.now()
     weeks = _weeks(now)
@@ -133,19 +164,7 @@ def transparency_figures(*, now: datetime | None = None) -> Figures:
         .get("at")
     )
     upcoming = [at for at in (next_release_at(d, now=now) for d in Dataset.objects.all()) if at]
-    active_before = (
-        Exclusion.objects.filter(created_at__lt=weeks[0]).count()
-        - Exclusion.objects.filter(active=False, updated_at__lt=weeks[0]).count()
-    )
-    exclusions_per_week = []
-    for start in weeks:
-        end = start + timedelta(weeks=1)
-        added = Exclusion.objects.filter(created_at__gte=start, created_at__lt=end).count()
-        removed = Exclusion.objects.filter(
-            active=False, updated_at__gte=start, updated_at__lt=end
-        ).count()
-        active_before += added - removed
-        exclusions_per_week.append((start.date().isoformat(), active_before))
+    exclusions_per_week = _active_exclusions_per_week(weeks)
     versions = (
         DatasetVersion.objects.filter(status=VersionStatus.PUBLISHED)
         .select_related("dataset")
