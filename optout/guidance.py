@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optout.enums import RequestStatus
+from optout.enums import EXCLUDING_STATUSES, RequestStatus
 from optout.models import RemovalRequest
 from optout.release_schedule import NextRelease, expected_next_release
 
@@ -37,5 +37,14 @@ def next_step(request: RemovalRequest, *, release: NextRelease | None = None) ->
     if status == RequestStatus.REJECTED:
         return "The request was rejected; the reason is in the history. You may submit a new one."
     if status == RequestStatus.WITHDRAWN:
+        ended = request.events.filter(to_status=RequestStatus.WITHDRAWN).last()
+        if ended is not None and ended.revoked:
+            return (
+                "The maintainers revoked the request (their reason is above), so the registry "
+                "no longer excludes what it named and the next dataset version includes the "
+                "code again. You may submit a new request."
+            )
+        if ended is not None and ended.from_status not in EXCLUDING_STATUSES:
+            return "The request was cancelled before anything was excluded."
         return "You withdrew the request; the code comes back in the next dataset version."
     return "The request expired before it was verified. Submit a new one to get a new token."

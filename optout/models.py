@@ -94,6 +94,22 @@ class RequestEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
 
+    @property
+    def revoked_in_part(self) -> bool:
+        """A maintainer revoked the exclusion of one subject; the request kept its status
+        (``requests_exclusion_revoked``): the one kind of event that changes no status."""
+        return bool(self.from_status) and self.from_status == self.to_status
+
+    @property
+    def revoked(self) -> bool:
+        """The maintainers ended an approved or applied request (its page's Revoke, or a
+        revoked exclusion that left it nothing to exclude)."""
+        return (
+            self.to_status == RequestStatus.WITHDRAWN
+            and self.from_status in (RequestStatus.APPROVED, RequestStatus.APPLIED)
+            and self.actor_label not in ("owner", "system")
+        )
+
 
 class VerificationRun(models.Model):
     """One "check now" by the owner. Counted to rate-limit verification attempts."""

@@ -29,7 +29,11 @@ def send_event_email(event: RequestEvent) -> None:
             )
         ],
     }
-    if event.from_status:
+    if event.revoked_in_part:
+        subject = "Part of your opt-out request was revoked"
+    elif event.revoked:
+        subject = "Your opt-out request was revoked"
+    elif event.from_status:
         subject = f"Your opt-out request is now {event.get_to_status_display().lower()}"
     else:
         subject = "Your opt-out request: prove that you control what you named"

@@ -7,7 +7,8 @@ from typing import Any
 from django.dispatch import receiver
 
 from governance.signals import version_published
-from optout.services import requests_mark_applied
+from optout.services import requests_exclusion_revoked, requests_mark_applied
+from registry.signals import exclusion_revoked
 
 
 @receiver(version_published)
@@ -16,4 +17,13 @@ def mark_requests_applied(
 ) -> None:
     requests_mark_applied(
         up_to_log_size=log_size, version_label=version_label, manifest_sha256=manifest_sha256
+    )
+
+
+@receiver(exclusion_revoked)
+def tell_owners_of_a_revoked_exclusion(
+    sender: Any, *, exclusion: Any, actor: str, reason: str, **kwargs: Any
+) -> None:
+    requests_exclusion_revoked(
+        kind=exclusion.kind, subject=exclusion.subject, actor_label=actor, reason=reason
     )

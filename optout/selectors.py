@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from optout.enums import OPEN_STATUSES
-from optout.models import RemovalRequest, RequestSubject, VerificationAttempt
+from optout.models import RemovalRequest, RequestEvent, RequestSubject, VerificationAttempt
 from optout.tokens import hash_token
 from registry.enums import ExclusionKind
 from registry.identifiers import Identifier
@@ -106,3 +106,9 @@ def request_evidence(request: RemovalRequest) -> QuerySet[VerificationAttempt]:
 
 def requests_claimed_by(user: object) -> QuerySet[RemovalRequest]:
     return RemovalRequest.objects.filter(claimed_by=user).prefetch_related("subjects")
+
+
+def request_revocations(request: RemovalRequest) -> list[RequestEvent]:
+    """The maintainers' revocations of the request or of one of its exclusions, oldest
+    first, each with the reason its owner reads."""
+    return [event for event in request.events.all() if event.revoked or event.revoked_in_part]

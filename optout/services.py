@@ -24,6 +24,7 @@ from registry import services as registry_services
 from registry.dispatch import queue_after_commit
 from registry.enums import ExclusionKind
 from registry.identifiers import Identifier, IdentifierError, parse_identifier
+from registry.models import Exclusion
 from registry.selectors import log_size
 
 MAX_SUBJECTS_PER_REQUEST = 1000
@@ -221,6 +222,46 @@ def requests_mark_applied(
             actor_label="system",
             reason=reason,
         )
+    return len(ids)
+
+
+def requests_exclusion_revoked(*, kind: str, subject: str, actor_label: str, reason: str) -> int:
+    """A maintainer revoked the registry's exclusion of ``subject``: every approved or
+    applied request naming it is told why, in the revoking transaction (the e-mail goes
+    out after commit, or from the sweeper). A request left with nothing excluded ends,
+    withdrawn by the maintainer with their reason, as a Revoke on its page does; one whose
+    other subjects stay excluded keeps its status and gets an event naming the subject.
+    Returns the number of requests told."""
+    ids = list(
+        RemovalRequest.objects.filter(
+            status__in=EXCLUDING_STATUSES, subjects__kind=kind, subjects__subject=subject
+        )
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    for request_id in ids:
+        with transaction.atomic():
+            request = RemovalRequest.objects.select_for_update().get(id=request_id)
+            still_excluded = any(
+                Exclusion.objects.filter(kind=s.kind, subject=s.subject, active=True).exists()
+                for s in request.subjects.all()
+            )
+            if not still_excluded:
+                request_transition(
+                    request_id=request_id,
+                    to_status=RequestStatus.WITHDRAWN,
+                    actor_label=actor_label,
+                    reason=reason,
+                )
+                continue
+            _record_event(
+                request,
+                from_status=request.status,
+                to_status=request.status,
+                actor=None,
+                actor_label=actor_label,
+                reason=f"The exclusion of {subject} was revoked: {reason}",
+            )
     return len(ids)
 
 

@@ -30,7 +30,8 @@ def revoke(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
             explanation=(
                 "The repositories come back in the next dataset version. Each revocation is "
                 "a signed entry in the public log, and the reason below is recorded with it. "
-                "To end an owner's request and tell them why, revoke it on the request's page."
+                "The owners of the requests behind each exclusion get an e-mail with the "
+                "reason, and read it on their status page."
             ),
             items=[f"{e.get_kind_display()} {e.subject} (caused by {e.cause})" for e in exclusions],
             selected=[e.pk for e in exclusions],
@@ -63,7 +64,7 @@ class ExclusionAdmin(RecordAdmin):
     @admin.display(description="cause", ordering="cause")
     def caused_by(self, exclusion: Exclusion) -> str:
         """A request's exclusion links to its request (found by the admin URL's name: the
-        registry imports nothing of the apps above it), where Revoke also tells the owner."""
+        registry imports nothing of the apps above it)."""
         kind, _, public_id = exclusion.cause.partition(":")
         if kind != "optout.request":
             return exclusion.cause

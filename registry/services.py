@@ -15,6 +15,7 @@ from registry.checkpoints import checkpoint_publish
 from registry.enums import ExclusionKind, LogAction
 from registry.log import log_append, log_append_many
 from registry.models import Exclusion, LogEntry, LogHead
+from registry.signals import exclusion_revoked
 
 # Leaves are tab-separated lines: a subject or cause may hold no tab, newline or control.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -98,8 +99,10 @@ def exclusion_remove(
     return exclusion
 
 
+@transaction.atomic
 def exclusion_revoke(*, exclusion_id: int, actor: str, reason: str) -> Exclusion | None:
-    """A maintainer ends an exclusion: a signed log entry whose cause names them.
+    """A maintainer ends an exclusion: a signed log entry whose cause names them, and
+    ``exclusion_revoked`` sent in the same transaction (the owner is told; registry/signals.py).
 
     The reason is required (owners read it); returns ``None`` if it was no longer active.
     """
@@ -107,13 +110,16 @@ def exclusion_revoke(*, exclusion_id: int, actor: str, reason: str) -> Exclusion
     if not reason:
         raise RegistryError("Give a reason for revoking the exclusion; its owner reads it.")
     exclusion = Exclusion.objects.get(id=exclusion_id)
-    return exclusion_remove(
+    removed = exclusion_remove(
         kind=exclusion.kind,
         subject=exclusion.subject,
         cause=f"maintainer:{actor}",
         reason=reason,
         only_if_caused_by=exclusion.cause,
     )
+    if removed is not None:
+        exclusion_revoked.send(sender=Exclusion, exclusion=removed, actor=actor, reason=reason)
+    return removed
 
 
 @transaction.atomic
