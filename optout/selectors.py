@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
-from optout.enums import OPEN_STATUSES
+from governance.enums import VersionStatus
+from governance.models import Dataset, DatasetVersion
+from optout.enums import OPEN_STATUSES, RequestStatus
 from optout.models import RemovalRequest, RequestEvent, RequestSubject, VerificationAttempt
 from optout.tokens import hash_token
 from registry.enums import ExclusionKind
@@ -112,3 +114,26 @@ def request_revocations(request: RemovalRequest) -> list[RequestEvent]:
     """The maintainers' revocations of the request or of one of its exclusions, oldest
     first, each with the reason its owner reads."""
     return [event for event in request.events.all() if event.revoked or event.revoked_in_part]
+
+
+def request_applied_in(request: RemovalRequest) -> list[str]:
+    """The published versions that applied an applied request: each dataset's first one
+    built at a checkpoint holding the request's exclusions. Labels are the version alone
+    ("1.0.1") when there is one dataset, else "name 1.0.1"."""
+    if request.status != RequestStatus.APPLIED or request.applied_from_log_size is None:
+        return []
+    datasets = list(Dataset.objects.order_by("name"))
+    labels = []
+    for dataset in datasets:
+        first = (
+            DatasetVersion.objects.filter(
+                dataset=dataset,
+                status=VersionStatus.PUBLISHED,
+                log_size__gte=request.applied_from_log_size,
+            )
+            .order_by("published_at", "id")
+            .first()
+        )
+        if first is not None:
+            labels.append(first.version if len(datasets) == 1 else first.label)
+    return labels

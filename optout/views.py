@@ -29,7 +29,12 @@ from optout.links import (
 )
 from optout.models import RemovalRequest
 from optout.release_schedule import expected_next_release
-from optout.selectors import request_evidence, request_revocations, requests_claimed_by
+from optout.selectors import (
+    request_applied_in,
+    request_evidence,
+    request_revocations,
+    requests_claimed_by,
+)
 from optout.services import TransitionError, request_submit, request_transition
 from optout.status_cookie import request_by_status_cookie, status_cookie_set
 from optout.steps import request_steps
@@ -157,6 +162,8 @@ def _render_status(
         "subjects": removal_request.subjects.all(),
         "events": removal_request.events.all(),
         "revocations": request_revocations(removal_request),
+        "applied_in": request_applied_in(removal_request),
+        "excluding": excluded,
         "evidence": request_evidence(removal_request),
         "running_check": removal_request.verification_runs.filter(finished_at=None).first(),
         "next_step": next_step(removal_request, release=release),

@@ -12,7 +12,7 @@ from governance.releases import release_start
 from optout.enums import RequestStatus
 from optout.tasks import notify_sweep
 from registry.models import Exclusion
-from tests.factories import approve, make_dataset, make_request
+from tests.factories import approve, make_dataset, make_request, open_status_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,6 +32,25 @@ def test_the_owner_is_told_the_version_and_its_manifest_checksum(tmp_path) -> No
     assert f"dataset version {version.label}" in applied[0].body
     assert f"manifest.json SHA-256 {version.manifest_sha256}" in applied[0].body
     assert len(version.manifest_sha256) == 64
+
+
+def test_the_status_page_names_the_version_that_applied_the_request_only_once_true(
+    client, tmp_path
+) -> None:
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)  # 1.0.0
+    request = approve(make_request(["octo/hello"], email="octo@example.org"))
+    waiting = make_request(["octo/other"], email="other@example.org")
+    path = open_status_page(client, request)
+    approved = client.get(path).content.decode()
+
+    release_start(dataset_id=dataset.id)  # 1.0.1 applies it
+    applied = client.get(path).content.decode()
+    pending = client.get(open_status_page(client, waiting)).content.decode()
+
+    assert 'id="downstream-applied"' not in approved  # no version yet, no downstream users
+    assert '<p id="downstream-applied">Applied by our dataset (version 1.0.1).</p>' in applied
+    assert 'id="downstream-applied"' not in pending
 
 
 # --- a maintainer revokes an exclusion in the registry ----------------------------------

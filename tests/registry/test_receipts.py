@@ -216,8 +216,41 @@ def test_an_owners_status_page_counts_the_downstream_users_that_applied_it(acme,
     _, token, _ = acme
     request = approve(make_request(["github.com/owner/repo"]))
     path = open_status_page(client, request)
-    assert "Applied by 0 of 1 registered downstream user " in client.get(path).content.decode()
+    assert (
+        "Not yet in a published version of our dataset; applied by 0 of 1 registered "
+        "downstream user ("
+    ) in client.get(path).content.decode()
     receipt_submit(note=_note(size=3), token=token)  # the checkpoint that added it
     page = client.get(path).content.decode()
-    assert "Applied by 1 of 1 registered downstream user " in page
+    assert "applied by 1 of 1 registered downstream user (" in page
     assert 'href="/downstream/"' in page
+
+
+@pytest.mark.django_db(transaction=True)  # releases run their steps after commit
+def test_an_applied_requests_page_names_our_version_and_the_downstream_users(
+    acme, client, tmp_path
+):
+    from governance.releases import release_start
+    from optout.enums import RequestStatus
+    from registry.selectors import log_size
+    from tests.factories import approve, make_dataset, make_request, open_status_page
+
+    _, token, _ = acme
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)  # 1.0.0, before the request
+    request = approve(make_request(["github.com/owner/repo"]))
+    release_start(dataset_id=dataset.id)  # 1.0.1 applies it
+    request.refresh_from_db()
+    assert request.status == RequestStatus.APPLIED
+    path = open_status_page(client, request)
+
+    before = client.get(path).content.decode()
+    receipt_submit(note=_note(size=log_size()), token=token)
+    after = client.get(path).content.decode()
+
+    assert (
+        "Applied by our dataset (version 1.0.1) and by 0 of 1 registered downstream user ("
+    ) in before
+    assert (
+        "Applied by our dataset (version 1.0.1) and by 1 of 1 registered downstream user ("
+    ) in after
