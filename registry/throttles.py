@@ -124,7 +124,8 @@ class PageThrottle(WindowThrottle):
     """A page that does an API's work for anyone (the home page's lookup), by address, in
     the same allowance as the anonymous API calls: a page is not a second, cheaper door.
 
-    Pages are plain Django views; ``allow_request`` reads only ``request.META``."""
+    Pages are plain Django views; ``allow_request`` reads only ``request.META``. The anonymous
+    single check answered before DRF's cycle (``CheckView.dispatch``) counts with it too."""
 
     scope = "anon"
 

@@ -7,9 +7,14 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import example, given
+from django.http import HttpResponse
+from django.test import RequestFactory
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from registry import merkle, notes
 from registry.api.common import json_response
@@ -238,6 +243,81 @@ def test_check_words_bad_input_as_its_serializer_does(client) -> None:
     assert problems("a/\x00b") == ["Null characters are not allowed."]
     assert problems("a/\tb")[0].startswith("The line contains a space or an invisible character")
     assert problems("github.com/org") == ["Give a repository (owner/name), not a whole namespace."]
+
+
+def _drf_cycle_only():
+    from registry.api.check import CheckView
+
+    class CheckThroughDrf(CheckView):
+        def dispatch(self, request, *args, **kwargs):
+            return APIView.dispatch(self, request, *args, **kwargs)
+
+    return CheckThroughDrf.as_view()
+
+
+def _answer_of(view, query: dict[str, str], headers: dict[str, str]) -> tuple:
+    response = view(RequestFactory().get("/api/v1/check", query, headers=headers))
+    if hasattr(response, "render"):
+        response.render()
+    headers = dict(response.items())
+    # The browsable API's page (DRF's cycle on both sides) carries a fresh CSRF token.
+    html = headers["Content-Type"].startswith("text/html")
+    return response.status_code, headers, None if html else response.content
+
+
+_repos = st.sampled_from(
+    ["a/b", "x/y", "github.com/org/repo", "https://github.com/Org/Repo.git", "github.com/x/y",
+     "git@github.com:org/r.git", "gitlab.com/g/sub/p", "github.com/org", "github.com/org/*",
+     " a/b", "a/b\n", "", "   ", "a/" + "b" * 599, "a/\x00b", "a/\tb", "ü/b", "a/b?c", "a//b",
+     "notahost.example/a/b"]
+) | st.text(max_size=40) | st.from_regex(r"[ -~]{1,30}/[ -~]{1,30}", fullmatch=True)  # fmt: skip
+
+
+@hypothesis_settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    repo=_repos,
+    accept=st.sampled_from(["", "*/*", "application/json", "text/html", "application/xml"]),
+    token=st.sampled_from([None, "Api-Key nope.nope", "Bearer x"]),
+    extra=st.sampled_from([{}, {"format": "json"}, {"other": "1"}]),
+)
+@example(repo="https://github.com/Org/Repo.git", accept="", token=None, extra={})
+def test_the_anonymous_check_answers_as_drfs_cycle_would(
+    settings, repo, accept, token, extra
+) -> None:
+    """The anonymous single check skips DRF's cycle (CheckView.dispatch): status, headers and
+    bytes must be what the cycle gives, for any input, Accept, token or extra parameter."""
+    from registry.api.check import CheckView
+    from registry.models import Exclusion
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "registry_token": "100000/minute"},
+    }
+    if not Exclusion.objects.exists():  # once: hypothesis runs every example in one test
+        exclusion_add(kind="namespace", subject="github.com/org", cause="c:1")
+        exclusion_add(kind="repository", subject="github.com/x/y", cause="c:2")
+    headers = {"Accept": accept} if accept else {}
+    if token:
+        headers["Authorization"] = token
+    query = {"repo": repo, **extra}
+    assert _answer_of(CheckView.as_view(), query, headers) == _answer_of(
+        _drf_cycle_only(), query, headers
+    )
+
+
+def test_the_anonymous_check_of_a_repository_skips_drfs_cycle() -> None:
+    """The equality above is not empty: a plain anonymous check is answered before DRF,
+    and a token's call is not."""
+    from registry.api.check import CheckView
+
+    view = CheckView.as_view()
+    for accept in ("", "*/*", "application/json"):
+        plain = view(RequestFactory().get("/api/v1/check", {"repo": "a/b"}, HTTP_ACCEPT=accept))
+        assert type(plain) is HttpResponse
+    browser = view(RequestFactory().get("/api/v1/check", {"repo": "a/b"}, HTTP_ACCEPT="text/html"))
+    assert isinstance(browser, Response)
 
 
 def test_export_is_gzipped_when_asked(client, auth) -> None:
