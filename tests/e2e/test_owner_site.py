@@ -99,6 +99,7 @@ def test_an_owner_finds_their_repository_opts_out_and_sees_it_leave_the_next_ver
     page.get_by_label("Password").fill("a-long-password-42")
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{live_server.url}/admin/optout/removalrequest/{request.id}/change/")
+    check_page(page, "admin-request")
     page.locator("#id_decision_reason").fill("Control proven by the file method.")
     page.get_by_role("button", name="Approve").click()
     _until(
