@@ -148,6 +148,15 @@ def test_an_owner_finds_their_repository_opts_out_and_sees_it_leave_the_next_ver
     page.locator(".opblock-summary-control").first.click()  # one operation opened
     page.locator(".opblock-body").first.wait_for()
     check_page(page, "api-docs-operation")
+    page.get_by_role("button", name="Try it out").first.click()
+    page.locator(".parameters input").first.fill(repository)
+    check_page(page, "api-docs-try")
+    page.locator(".btn.execute").first.click()
+    page.locator(".live-responses-table").first.wait_for()
+    check_page(page, "api-docs-executed")
+    page.locator(".btn.authorize").first.click()
+    page.locator(".modal-ux").wait_for()
+    check_page(page, "api-docs-authorize")
 
 
 def test_the_sign_in_pages_pass_axe(live_server, site_page, settings) -> None:
