@@ -7,7 +7,9 @@ Reliability settings, in one place so a test can assert them:
 - each worker process reserves one task at a time (prefetch 1), so a long release shard
   does not hold other tasks hostage;
 - Redis's visibility timeout is above the hard time limit (checked in settings), so a task
-  still running is never handed to a second worker.
+  still running is never handed to a second worker;
+- work that kills its worker every time is run at most three times
+  (``governance.deliveries``), so re-queueing on worker loss cannot loop forever.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
-app = Celery("governance")
+app = Celery("governance", task_cls="governance.deliveries:CountedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from governance.enums import ShardAction, ShardStatus, VersionStatus
 from governance.models import ShardBuild
+from governance.releases.errors import version_fail_killed
 from governance.releases.plan import release_plan
 from governance.releases.publish import release_publish
 from governance.releases.reconcile import releases_reconcile
@@ -23,7 +24,28 @@ from governance.releases.shards import shard_build, shards_reuse
 from governance.releases.verify import verification_run
 
 
-@shared_task
+def _planning_killed(*, version_id: int, deaths: int) -> None:
+    version_fail_killed(version_id=version_id, step="Planning the release", deaths=deaths)
+
+
+def _shard_killed(*, shard_id: int, deaths: int) -> None:
+    shard = ShardBuild.objects.filter(id=shard_id).first()
+    if shard is not None:
+        step = f"Building shard {shard.name}"
+        version_fail_killed(version_id=shard.version_id, step=step, deaths=deaths)
+
+
+def _reuse_killed(*, version_id: int, deaths: int) -> None:
+    step = "Linking the reused shards"
+    version_fail_killed(version_id=version_id, step=step, deaths=deaths)
+
+
+def _publish_killed(*, version_id: int, deaths: int) -> None:
+    version_fail_killed(version_id=version_id, step="Publishing", deaths=deaths)
+
+
+# ``poisoned``: what to record when a step kept killing its worker (governance.deliveries).
+@shared_task(poisoned=staticmethod(_planning_killed))
 def release_build_task(*, version_id: int) -> str | None:
     version = release_plan(version_id=version_id)
     if version is None or version.status != VersionStatus.BUILDING:
@@ -42,18 +64,18 @@ def release_build_task(*, version_id: int) -> str | None:
     return "queued"
 
 
-@shared_task
+@shared_task(poisoned=staticmethod(_shard_killed))
 def release_shard_task(*, shard_id: int) -> str | None:
     shard = shard_build(shard_id=shard_id)
     return shard.status if shard else None
 
 
-@shared_task
+@shared_task(poisoned=staticmethod(_reuse_killed))
 def release_reuse_task(*, version_id: int) -> int:
     return shards_reuse(version_id=version_id)
 
 
-@shared_task
+@shared_task(poisoned=staticmethod(_publish_killed))
 def release_publish_task(*, version_id: int) -> str | None:
     version = release_publish(version_id=version_id)
     return version.status if version else None

@@ -51,15 +51,32 @@ def main(action: str, args: dict[str, Any]) -> Any:
 
         source = Path(args["folder"]) / "source"
         generate_shards(source, ShardSpec(**args.get("spec", {})))
-        return Dataset.objects.create(name="demo", source_uri=str(source)).id
+        uri = str(source)
+        if "upload_to" in args:  # the source on an object store, as every host reads it
+            import fsspec
+
+            fs, path = fsspec.core.url_to_fs(args["upload_to"])
+            fs.put(f"{source}/", f"{path}/", recursive=True)
+            uri = args["upload_to"]
+        dataset = Dataset.objects.create(name="demo", source_uri=uri)
+        if "cadence_seconds" in args:
+            from datetime import timedelta
+
+            dataset.release_cadence = timedelta(seconds=args["cadence_seconds"])
+            dataset.save(update_fields=["release_cadence"])
+        return dataset.id
+    if action == "twin":  # a second dataset reading the same source shards
+        source = Dataset.objects.get(name="demo").source_uri
+        return Dataset.objects.create(name=args["name"], source_uri=source).id
     if action == "release":
-        return release_start(dataset_id=Dataset.objects.get().id).id
+        dataset = Dataset.objects.get(name=args.get("dataset", "demo"))
+        return release_start(dataset_id=dataset.id).id
     if action == "release_twice":
         # The build task delivered twice at once, as after a lost acknowledgement: it
         # queues the shard chord, and so the publish step, twice too.
         from governance.tasks import release_build_task
 
-        version = release_start(dataset_id=Dataset.objects.get().id)
+        version = release_start(dataset_id=Dataset.objects.get(name="demo").id)
         release_build_task.apply_async(kwargs={"version_id": version.id})
         return version.id
     if action == "verify":
@@ -71,7 +88,8 @@ def main(action: str, args: dict[str, Any]) -> Any:
     if action == "send":
         from celery import current_app
 
-        current_app.send_task(args["task"], kwargs=args.get("kwargs", {}))
+        for _ in range(args.get("times", 1)):
+            current_app.send_task(args["task"], kwargs=args.get("kwargs", {}))
         return "sent"
     if action == "token":
         from registry.tokens import token_create
@@ -97,6 +115,7 @@ def main(action: str, args: dict[str, Any]) -> Any:
             "exclusions_active": Exclusion.objects.filter(active=True).count(),
             "log_size": log_size(),
             "events_unnotified": RequestEvent.objects.filter(notified_at=None).count(),
+            "events_total": RequestEvent.objects.count(),
             "versions": [
                 {
                     "id": v.id,
@@ -104,6 +123,8 @@ def main(action: str, args: dict[str, Any]) -> Any:
                     "status": v.status,
                     "step": v.step,
                     "error": v.error,
+                    "log_size": v.log_size,
+                    "triggered_by": v.triggered_by,
                     "manifest_sha256": v.manifest_sha256,
                     "rows_done": sum(s.rows_done for s in ShardBuild.objects.filter(version=v)),
                     "rows_total": v.rows_total,

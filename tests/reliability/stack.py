@@ -221,7 +221,10 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def worker(self, name: str = "w1", concurrency: int = 2, **env: str) -> Process:
+    def worker(
+        self, name: str = "w1", concurrency: int = 2, include: str = "", **env: str
+    ) -> Process:
+        """A worker; ``include`` names test-only task modules it imports as well."""
         process = self.start(
             name,
             [
@@ -239,6 +242,7 @@ class Stack:
                 f"{name}-{self.queue}@%h",
                 "--without-gossip",
                 "--without-mingle",
+                *(["--include", include] if include else []),
             ],
             **env,
         )
