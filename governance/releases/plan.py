@@ -80,8 +80,15 @@ def next_version_label(dataset: Dataset, previous: DatasetVersion | None, finger
     return ".".join(str(part) for part in candidate)
 
 
-def release_start(*, dataset_id: int, triggered_by: str = "") -> DatasetVersion:
-    """Create the next version at the current registry checkpoint and queue its build."""
+def release_start(
+    *, dataset_id: int, triggered_by: str = "", only_if_changed: bool = False
+) -> DatasetVersion:
+    """Create the next version at the current registry checkpoint and queue its build.
+
+    ``only_if_changed`` (the schedule) refuses when the latest published version already
+    applied this checkpoint to this snapshot. It is decided under the dataset's lock: the
+    schedule's own look before it can be overtaken by a release that publishes meanwhile
+    (two beats by mistake fire every tick twice)."""
     dataset = Dataset.objects.get(id=dataset_id)
     _source, shards = source_listing(dataset)
     fingerprint = snapshot_fingerprint(shards)
@@ -94,6 +101,16 @@ def release_start(*, dataset_id: int, triggered_by: str = "") -> DatasetVersion:
             ).exists():
                 raise ReleaseError(f"A release of {dataset.name} is already running.")
             previous = latest_published(dataset)
+            if (
+                only_if_changed
+                and previous is not None
+                and (previous.log_size, previous.source_fingerprint)
+                == (checkpoint.size, fingerprint)
+            ):
+                raise ReleaseError(
+                    f"{dataset.name} {previous.version} already applies registry log size "
+                    f"{checkpoint.size} to this source snapshot: nothing to release."
+                )
             version = DatasetVersion.objects.create(
                 dataset=dataset,
                 version=next_version_label(dataset, previous, fingerprint),

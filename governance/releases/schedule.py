@@ -48,7 +48,9 @@ def releases_schedule(*, now: datetime | None = None) -> list[DatasetVersion]:
         if DatasetVersion.objects.filter(dataset=dataset, status=VersionStatus.BUILDING).exists():
             continue
         try:
-            started.append(release_start(dataset_id=dataset.id, triggered_by="schedule"))
+            started.append(
+                release_start(dataset_id=dataset.id, triggered_by="schedule", only_if_changed=True)
+            )
         except ReleaseError as exc:
             logger.info("Scheduled release of %s skipped: %s", dataset.name, exc)
     return started

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from governance.models import DatasetVersion
-from governance.releases import release_start
+from governance.releases import ReleaseError, release_start
 from governance.releases.schedule import releases_schedule
 from tests.factories import approve, make_dataset, make_request
 
@@ -31,6 +31,22 @@ def test_a_change_waits_for_the_cadence_then_releases(tmp_path) -> None:
     assert [v.version for v in started] == ["1.0.1"]
     version = DatasetVersion.objects.get(version="1.0.1")
     assert (version.status, version.triggered_by, version.log_size) == ("published", "schedule", 1)
+
+
+def test_a_scheduled_start_overtaken_by_a_release_of_the_same_checkpoint_starts_nothing(
+    tmp_path,
+) -> None:
+    """A second beat's tick saw the registry changed, then another tick's release of that
+    change published before this one took the dataset's lock."""
+    dataset = make_dataset(tmp_path)
+    release_start(dataset_id=dataset.id)
+    approve(make_request(["github.com/owner-00001"]))
+    release_start(dataset_id=dataset.id, triggered_by="schedule", only_if_changed=True)
+
+    with pytest.raises(ReleaseError, match="already applies registry log size 1"):
+        release_start(dataset_id=dataset.id, triggered_by="schedule", only_if_changed=True)
+    assert list(DatasetVersion.objects.values_list("version", flat=True)) == ["1.0.1", "1.0.0"]
+    release_start(dataset_id=dataset.id)  # a maintainer may still release it again by hand
 
 
 def test_a_dataset_without_cadence_is_never_released_by_the_schedule(tmp_path) -> None:
