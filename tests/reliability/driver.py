@@ -1,5 +1,10 @@
-"""Django-side steps of the reliability tests, run in a process of the stack under test:
-``python -m tests.reliability.driver ACTION [JSON]``; prints one JSON line.
+"""Django-side steps of the reliability tests, run in processes of the stack under test.
+
+``python -m tests.reliability.driver`` serves the stack (``... driver ACTION [JSON]`` runs
+one step by hand): it sets Django up once, then
+reads one JSON request a line (``{"action": ..., "args": {...}}``) and runs each in a
+process forked for it, with connections of its own, as a fresh ``manage.py`` would be,
+without paying Python's and Django's start-up on every step; it answers one JSON line.
 
 The test process itself never touches the stack's database: everything it learns comes
 from here or over HTTP, as it would for an operator.
@@ -8,7 +13,9 @@ from here or over HTTP, as it would for an operator.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,8 @@ def main(action: str, args: dict[str, Any]) -> Any:
     from registry.models import Exclusion
     from registry.selectors import log_size
 
+    if action == "ping":  # loads everything above, so that every fork starts warm
+        return "pong"
     if action == "setup":
         call_command("migrate", verbosity=0)
         get_user_model().objects.create_superuser("maint", "maint@example.org", "pw-maint-1")
@@ -135,6 +144,34 @@ def main(action: str, args: dict[str, Any]) -> Any:
     raise SystemExit(f"unknown action {action!r}")
 
 
+def serve() -> None:
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever the steps print goes to the log, not into the answers
+    main("ping", {})  # Django set up and the modules imported; no connection opened yet
+    for line in sys.stdin:
+        request = json.loads(line)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            try:
+                answer = {"result": main(request["action"], request["args"])}
+            except BaseException:
+                answer = {"error": traceback.format_exc()}
+            with os.fdopen(write, "w") as out:
+                out.write(json.dumps(answer))
+            sys.stderr.flush()
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as reply:
+            answer_line = reply.read()
+        os.waitpid(pid, 0)
+        answers.write((answer_line or json.dumps({"error": "the step's process died"})) + "\n")
+        answers.flush()
+
+
 if __name__ == "__main__":
-    result = main(sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})
-    print(json.dumps(result))
+    if len(sys.argv) > 1:  # one step, by hand: ``python -m tests.reliability.driver state``
+        print(json.dumps(main(sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})))
+    else:
+        serve()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -178,6 +179,9 @@ class Stack:
             PYTHONUNBUFFERED="1",
         )
         self.processes: list[Process] = []
+        self._driver: subprocess.Popen | None = None
+        self._driver_env: dict[str, str] = {}
+        self._driver_lock = threading.Lock()
         self.drive("setup")
 
     @property
@@ -205,16 +209,37 @@ class Stack:
         return len(rows)
 
     def drive(self, action: str, **args: Any) -> Any:
-        result = subprocess.run(
-            [sys.executable, "-m", "tests.reliability.driver", action, json.dumps(args)],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert result.returncode == 0, f"driver {action} failed:\n{result.stderr[-4000:]}"
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        """Run one Django-side step (``driver.py``) in a fresh process of the stack."""
+        with self._driver_lock:
+            if self._driver is None or self._driver_env != self.env:
+                self._stop_driver()
+                self._driver_env = dict(self.env)
+                self._driver = subprocess.Popen(
+                    [sys.executable, "-m", "tests.reliability.driver"],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=open(self.folder / "driver.log", "a"),  # noqa: SIM115
+                    text=True,
+                )
+            request = json.dumps({"action": action, "args": args})
+            self._driver.stdin.write(request + "\n")  # type: ignore[union-attr]
+            self._driver.stdin.flush()  # type: ignore[union-attr]
+            ready, _, _ = select.select([self._driver.stdout], [], [], 600)
+            line = self._driver.stdout.readline() if ready else ""  # type: ignore[union-attr]
+        if not line:
+            self._stop_driver()
+            raise AssertionError(f"driver {action}: no answer; see {self.folder}/driver.log")
+        answer = json.loads(line)
+        assert "error" not in answer, f"driver {action} failed:\n{answer['error'][-4000:]}"
+        return answer["result"]
+
+    def _stop_driver(self) -> None:
+        if self._driver is not None:
+            self._driver.kill()
+            self._driver.wait(timeout=30)
+            self._driver = None
 
     def start(self, name: str, args: list[str], **env: str) -> Process:
         process = Process(args, {**self.env, **env}, name)
@@ -278,6 +303,7 @@ class Stack:
         return process
 
     def close(self) -> None:
+        self._stop_driver()
         for process in self.processes:
             process.kill()
         self.redis.stop()
