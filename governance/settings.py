@@ -286,6 +286,9 @@ OPTOUT_STATUS_COOKIE_DAYS = env_int("OPTOUT_STATUS_COOKIE_DAYS", 30, minimum=1)
 OPTOUT_VERIFICATIONS_PER_HOUR = env_int("OPTOUT_VERIFICATIONS_PER_HOUR", 10, minimum=1)
 # One "Check now" stops starting new checks after this long; the rest wait for the next.
 OPTOUT_VERIFY_RUN_SECONDS = env_int("OPTOUT_VERIFY_RUN_SECONDS", 300, minimum=10)
+# How often beat's outbox sweeper looks for e-mails whose send was lost; it re-sends those
+# older than one interval (younger ones are left to the send queued at their commit).
+OPTOUT_NOTIFY_SWEEP_SECONDS = env_int("OPTOUT_NOTIFY_SWEEP_SECONDS", 120, minimum=1)
 # Outbound fetches to forges: whole-fetch time limit and the most bytes read.
 OPTOUT_OUTBOUND_TIMEOUT_SECONDS = env_int("OPTOUT_OUTBOUND_TIMEOUT_SECONDS", 15, minimum=1)
 OPTOUT_OUTBOUND_MAX_BYTES = env_int("OPTOUT_OUTBOUND_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
@@ -348,7 +351,10 @@ if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
 
 # Every periodic job, run by exactly one `celery beat`.
 CELERY_BEAT_SCHEDULE = {
-    "optout-notify-sweep": {"task": "optout.tasks.notify_sweep", "schedule": 120.0},
+    "optout-notify-sweep": {
+        "task": "optout.tasks.notify_sweep",
+        "schedule": float(OPTOUT_NOTIFY_SWEEP_SECONDS),
+    },
     "optout-expire-unverified": {"task": "optout.tasks.expire_unverified", "schedule": 900.0},
     "optout-verification-sweep": {"task": "optout.tasks.verification_sweep", "schedule": 300.0},
     "registry-checkpoint-publish": {

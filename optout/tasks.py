@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from optout.forge_signin import signin_tokens_expire
@@ -38,10 +39,13 @@ def links_resend_task(*, email: str) -> None:
 
 
 @shared_task
-def notify_sweep(*, stale_seconds: int = 120) -> int:
+def notify_sweep(*, stale_seconds: int | None = None) -> int:
     """Re-queue notifications whose task was lost (the outbox sweeper for events).
 
-    Events younger than ``stale_seconds`` are left to the send queued at their commit."""
+    Events younger than ``stale_seconds`` (default: one sweep interval,
+    ``OPTOUT_NOTIFY_SWEEP_SECONDS``) are left to the send queued at their commit."""
+    if stale_seconds is None:
+        stale_seconds = settings.OPTOUT_NOTIFY_SWEEP_SECONDS
     stale = timezone.now() - timedelta(seconds=stale_seconds)
     ids = list(
         RequestEvent.objects.filter(notified_at=None, created_at__lt=stale).values_list(
