@@ -20,6 +20,7 @@ counted: counting must never stop work.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -67,8 +68,9 @@ class CountedTask(Task):
 
 
 def work_key(name: str, args: tuple, kwargs: dict[str, Any]) -> str:
+    # Hashed: an argument may be an address (links_resend_task), and keys show in logs.
     arguments = json.dumps([list(args), kwargs], sort_keys=True, default=str)
-    return f"task-deaths:{name}:{arguments}"
+    return f"task-deaths:{name}:{hashlib.sha256(arguments.encode()).hexdigest()[:32]}"
 
 
 @functools.cache
