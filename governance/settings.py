@@ -110,6 +110,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own loggers otherwise keep its defaults (INFO, and a console handler of
+    # their own): LOG_LEVEL sets them too, and the root's handler writes them once.
+    "loggers": {"django": {"level": env_str("LOG_LEVEL", "INFO")}},
 }
 
 # --- Database and cache -----------------------------------------------------------------
