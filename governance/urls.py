@@ -25,6 +25,7 @@ urlpatterns = [
     path("transparency/", views.transparency, name="transparency"),
     path("admin/", admin.site.urls),
     path("requests/", include("optout.urls")),
+    path("accounts/", include("optout.signin_urls")),  # forge sign-in: 404 while not set up
     path("accounts/", include("allauth.urls")),
     path("api/v1/requests/", include("optout.api_urls")),
     path(".well-known/", include("registry.well_known_urls")),
