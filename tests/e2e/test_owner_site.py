@@ -78,7 +78,10 @@ def test_an_owner_finds_their_repository_opts_out_and_sees_it_leave_the_next_ver
     # 3. Prove control with the file method, against the loopback git server.
     token = page.locator("code[data-copy='the token']").inner_text().strip()
     git_server.create_repository(f"{owner}/{name}", {".dataset-optout": token + "\n"})
-    page.get_by_role("button", name="Check now").click()
+    # The check runs while the POST is answered: wait for its redirect to land before the
+    # reload below, or the reload races the navigation ("not attached to an active page").
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check now").click()
     request = RemovalRequest.objects.get()
     _until(
         lambda: RemovalRequest.objects.get(id=request.id).status == RequestStatus.VERIFIED,
