@@ -127,3 +127,11 @@ def test_there_is_no_local_sign_up(client) -> None:
         },
     )
     assert not User.objects.filter(username="mallory").exists()
+
+
+def test_the_sign_in_page_offers_forge_sign_in_and_no_local_account(client) -> None:
+    page = client.get("/accounts/login/").content.decode()
+    assert page.count("<h1>") == 1 and '<html lang="en">' in page
+    assert "Sign-in with a forge account is not set up on this portal." in page
+    assert 'href="/requests/links/"' in page and 'href="/admin/login/"' in page
+    assert "/accounts/signup/" not in page and 'name="password"' not in page
