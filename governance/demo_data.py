@@ -4,6 +4,11 @@ Columns: ``blob_id``, ``repo_name`` (``owner/name``), ``path``, ``language``,
 ``license_type``, ``size``, ``content``. Each repository's rows are contiguous, and
 owners follow a skewed (Zipf-like) distribution, as in the real dataset. The demo
 dataset of ``make run`` and the benchmarks use this same generator.
+
+With ``markers_every`` set, every so many repositories carry an opt-out marker at their
+root in place of their first file (the row count stays the same): ``.dataset-optout``
+with the ``opt-out`` directive, or, every other time, a ``robots.txt`` refusing AI
+training (``Content-Usage: / train-ai=n``).
 """
 
 from __future__ import annotations
@@ -44,6 +49,13 @@ class ShardSpec:
     seed: int = 2026
     row_group_rows: int = 10_000  # keeps readers' memory bounded by a row group
     corpus_bytes: int = 1 << 20  # contents are slices of one generated corpus of this size
+    markers_every: int = 0  # every n-th repository opts out at its root (0: none)
+
+
+MARKER_FILES = (
+    (".dataset-optout", "# This repository asks to be left out of datasets.\nopt-out\n"),
+    ("robots.txt", "User-Agent: *\nAllow: /\nContent-Usage: / train-ai=n\n"),
+)
 
 
 def _owner_name(index: int) -> str:
@@ -85,7 +97,6 @@ def generate_shards(folder: Path, spec: ShardSpec = ShardSpec()) -> list[Path]:
                 owner_index = bisect.bisect(cumulative, rng.random() * cumulative[-1])
                 owner = _owner_name(min(owner_index, spec.owners - 1))
                 repo = f"{owner}/repo-{repo_counter:06d}"
-                repo_counter += 1
                 language = rng.choice(languages)
                 files = min(rng.randint(*spec.rows_per_repo), spec.rows_per_shard - rows)
                 for file_number in range(files):
@@ -93,6 +104,11 @@ def generate_shards(folder: Path, spec: ShardSpec = ShardSpec()) -> list[Path]:
                     start = rng.randrange(len(corpus) - size)
                     content = corpus[start : start + size]
                     file_path = f"src/{rng.choice(_WORDS)}_{file_number}.{_LANGUAGES[language]}"
+                    marked = spec.markers_every and repo_counter % spec.markers_every == 0
+                    if marked and file_number == 0:
+                        file_path, content = MARKER_FILES[
+                            (repo_counter // spec.markers_every) % len(MARKER_FILES)
+                        ]
                     columns["blob_id"].append(
                         hashlib.sha1(
                             f"{repo}/{file_path}".encode(), usedforsecurity=False
@@ -108,6 +124,7 @@ def generate_shards(folder: Path, spec: ShardSpec = ShardSpec()) -> list[Path]:
                     if len(columns["blob_id"]) >= spec.row_group_rows:
                         writer.write_table(pa.table(columns, schema=SCHEMA))
                         columns = {name: [] for name in SCHEMA.names}
+                repo_counter += 1
             if columns["blob_id"]:
                 writer.write_table(pa.table(columns, schema=SCHEMA))
         temporary.replace(path)

@@ -34,3 +34,10 @@ class VerificationStatus(models.TextChoices):
 
 
 OPEN_VERIFICATIONS = (VerificationStatus.QUEUED, VerificationStatus.RUNNING)
+
+
+class MarkerKind(models.TextChoices):
+    """An opt-out signal found at a repository's root inside the dataset's rows."""
+
+    DATASET_OPTOUT = "dataset-optout", "File .dataset-optout with the opt-out directive"
+    AIPREF_ROBOTS = "aipref-robots", "robots.txt with an AI-preference rule train-ai=n for /"

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from governance.enums import (
     OPEN_VERIFICATIONS,
+    MarkerKind,
     ReleaseStep,
     ShardAction,
     ShardStatus,
@@ -35,6 +36,20 @@ class Dataset(models.Model):
         max_length=1000, blank=True, help_text="Where versions are written (default: storage root)."
     )
     license = models.CharField(max_length=200, blank=True)
+    # Where a release looks for opt-out markers at repositories' roots (docs/releases.md);
+    # a shard without the path or content column is not scanned.
+    path_column = models.CharField(
+        max_length=100, default="path", blank=True, help_text="File path in the repository."
+    )
+    content_column = models.CharField(
+        max_length=100, default="content", blank=True, help_text="The file's text."
+    )
+    revision_column = models.CharField(
+        max_length=100,
+        default="revision_id",
+        blank=True,
+        help_text="The commit or blob id a marker's evidence cites (optional).",
+    )
     release_cadence = models.DurationField(
         null=True,
         blank=True,
@@ -179,3 +194,31 @@ class VersionVerification(models.Model):
 
     def __str__(self) -> str:
         return f"verification of {self.version} ({self.status})"
+
+
+class DatasetMarker(models.Model):
+    """An opt-out marker found at a repository's root while a version's shard was built.
+
+    Recorded with the shard, in the transaction that marks it done; optout turns each
+    into a removal request once the version is published (``version_published``).
+    """
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="markers")
+    shard = models.CharField(max_length=255, help_text="File name of the shard.")
+    repository = models.CharField(max_length=512, help_text="Canonical host/owner/name.")
+    path = models.CharField(max_length=1000)
+    kind = models.CharField(max_length=32, choices=MarkerKind.choices)
+    directive = models.CharField(max_length=200, help_text="The line that opts out.")
+    revision = models.CharField(max_length=200, blank=True)
+    revision_column = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["version", "repository", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "repository", "kind"], name="governance_marker_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in {self.repository} ({self.version})"

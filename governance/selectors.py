@@ -8,8 +8,17 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from governance.enums import VersionStatus
-from governance.models import Dataset, DatasetVersion
+from governance.models import Dataset, DatasetMarker, DatasetVersion
 from registry.selectors import log_size
+
+
+def version_markers(*, dataset: str, version: str) -> QuerySet[DatasetMarker]:
+    """The opt-out markers found while a published version was built, with the version."""
+    return DatasetMarker.objects.filter(
+        version__dataset__name=dataset,
+        version__version=version,
+        version__status=VersionStatus.PUBLISHED,
+    ).select_related("version__dataset")
 
 
 def published_versions(dataset: Dataset) -> QuerySet[DatasetVersion]:

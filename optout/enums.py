@@ -41,6 +41,8 @@ class VerificationMethod(models.TextChoices):
     REPOSITORY_FILE = "repository_file", "File .dataset-optout in the repository"
     NAMESPACE_REPOSITORY = "namespace_repository", "Proof repository in the namespace"
     FORGE_SIGNIN = "forge_signin", "Signed in with the forge"
+    # Not a method an owner runs: the portal found the opt-out in the dataset itself.
+    DATASET_MARKER = "dataset_marker", "Opt-out marker found in the dataset"
 
 
 class LineOutcome(models.TextChoices):

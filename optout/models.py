@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from governance.enums import MarkerKind
 from optout.enums import RequestStatus, VerificationMethod
 from registry.enums import ExclusionKind
 
@@ -17,7 +18,8 @@ class RemovalRequest(models.Model):
     status = models.CharField(
         max_length=32, choices=RequestStatus.choices, default=RequestStatus.PENDING_VERIFICATION
     )
-    contact_email = models.EmailField()
+    # Empty for a request the portal opened from a marker in the dataset (nobody to write to).
+    contact_email = models.EmailField(blank=True)
     reason = models.TextField(blank=True)
     # The owner's secret link carries a token; only its SHA-256 is stored.
     status_token_hash = models.CharField(max_length=64, editable=False)
@@ -151,3 +153,27 @@ class VerificationAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} on {self.subject}: {'ok' if self.succeeded else 'failed'}"
+
+
+class MarkerRequest(models.Model):
+    """A request the portal opened because the dataset holds an opt-out marker.
+
+    One per repository and kind of marker, ever: a rerun of the scan, a redelivered
+    announcement or a later release finds this row and opens nothing new, and a marker
+    request that was rejected or withdrawn is not opened again by the same marker.
+    """
+
+    request = models.OneToOneField(
+        RemovalRequest, on_delete=models.CASCADE, related_name="marker_origin"
+    )
+    repository = models.CharField(max_length=512)
+    marker = models.CharField(max_length=32, choices=MarkerKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "marker"], name="optout_marker_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.marker} in {self.repository}"

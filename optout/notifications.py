@@ -14,6 +14,8 @@ from optout.selectors import open_requests_overlapping
 
 def send_event_email(event: RequestEvent) -> None:
     request = event.request
+    if not request.contact_email:
+        return  # opened by the portal from a marker in the dataset: nobody to write to
     context = {
         "event": event,
         "request": request,

@@ -7,6 +7,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from governance.signals import version_published
+from optout.dataset_markers import marker_requests_open
 from optout.services import requests_exclusion_revoked, requests_mark_applied
 from registry.signals import exclusion_revoked
 
@@ -27,3 +28,8 @@ def tell_owners_of_a_revoked_exclusion(
     requests_exclusion_revoked(
         kind=exclusion.kind, subject=exclusion.subject, actor_label=actor, reason=reason
     )
+
+
+@receiver(version_published)
+def open_marker_requests(sender: Any, *, dataset: str, version: str, **kwargs: Any) -> None:
+    marker_requests_open(dataset=dataset, version=version)

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from governance.enums import ShardAction, ShardStatus, VersionStatus
-from governance.models import DatasetVersion, ShardBuild
+from governance.models import Dataset, DatasetMarker, DatasetVersion, ShardBuild
 from governance.releases.crash import crash_point
 from governance.releases.errors import version_fail
 from governance.releases.layout import (
@@ -32,6 +32,7 @@ from governance.releases.layout import (
     staging_path,
     work_path,
 )
+from governance.releases.markers import FoundMarker, shard_markers
 from governance.releases.matching import (
     NO_EXCLUSIONS,
     CompiledExclusions,
@@ -68,7 +69,7 @@ def shard_build(*, shard_id: int) -> ShardBuild | None:
         shard.refresh_from_db()
         return shard
     try:
-        stats = _rewrite(shard)
+        stats, markers = _rewrite(shard)
     except Exception as exc:
         shard.refresh_from_db()
         if shard.status == ShardStatus.DONE:
@@ -87,6 +88,7 @@ def shard_build(*, shard_id: int) -> ShardBuild | None:
             DatasetVersion.objects.filter(id=version.id).update(
                 shards_done=F("shards_done") + 1, updated_at=timezone.now()
             )
+            _record_markers(shard, markers)
     crash_point("shard_recorded")
     shard.refresh_from_db()
     return shard
@@ -140,6 +142,27 @@ def _recorded(shard: ShardBuild, stats: dict[str, int | str]) -> bool:
     return pending.update(status=ShardStatus.DONE, rows_done=stats["rows_in"], **stats) == 1
 
 
+def _record_markers(shard: ShardBuild, markers: list[FoundMarker]) -> None:
+    """The shard's markers, with the shard that records them (a repository split over
+    two shards is recorded once)."""
+    DatasetMarker.objects.bulk_create(
+        [
+            DatasetMarker(
+                version_id=shard.version_id,
+                shard=shard.name,
+                repository=marker.repository,
+                path=marker.path,
+                kind=marker.kind,
+                directive=marker.directive,
+                revision=marker.revision[:200],
+                revision_column=shard.version.dataset.revision_column if marker.revision else "",
+            )
+            for marker in markers
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def _earlier_stats(earlier: ShardBuild) -> dict[str, int | str]:
     return {
         "rows_in": earlier.rows_in,
@@ -149,7 +172,7 @@ def _earlier_stats(earlier: ShardBuild) -> dict[str, int | str]:
     }
 
 
-def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
+def _rewrite(shard: ShardBuild) -> tuple[dict[str, int | str], list[FoundMarker]]:
     started = time.perf_counter()
     version = shard.version
     dataset = version.dataset
@@ -161,12 +184,27 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
     with source.open_read(source_path) as handle:
         reader = pq.ParquetFile(handle)
         _check_schema(reader.schema_arrow, dataset.repo_column)
-        # Pass 1 reads only the repository column (a few bytes a row) and decides every
-        # row at once, matching each run of one repository once.
-        names = reader.read(columns=[dataset.repo_column]).column(0)
+        scan = _scans_markers(reader.schema_arrow, dataset)
+        # Pass 1 reads only the repository column (a few bytes a row), and the path
+        # column when the shard can hold markers, and decides every row at once,
+        # matching each run of one repository once.
+        columns = [dataset.repo_column, dataset.path_column] if scan else [dataset.repo_column]
+        first = reader.read(columns=columns)
+        names = first.column(0).combine_chunks()
         repositories = shard_repositories(names, dataset.implied_host, exclusions)
-        del names
         keep = repositories.keep
+        markers = []
+        if scan:
+            markers = shard_markers(
+                reader,
+                names,
+                first.column(1).combine_chunks(),
+                keep,
+                host=dataset.implied_host,
+                content_column=dataset.content_column,
+                revision_column=dataset.revision_column,
+            )
+        del names, first
         previous = version.previous
         before, changed = NO_EXCLUSIONS, NO_EXCLUSIONS
         if previous:
@@ -198,12 +236,22 @@ def _rewrite(shard: ShardBuild) -> dict[str, int | str]:
         encoded - decided,
         time.perf_counter() - encoded,
     )
-    return {
+    stats: dict[str, int | str] = {
         "rows_in": len(keep),
         "rows_out": keep.true_count,
         "bytes": written.bytes,
         "sha256": written.sha256,
     }
+    return stats, markers
+
+
+def _scans_markers(schema: pa.Schema, dataset: Dataset) -> bool:
+    """Whether the shard has the text columns a marker is read from (string paths)."""
+    path, content = dataset.path_column, dataset.content_column
+    if not path or not content or path not in schema.names or content not in schema.names:
+        return False
+    kind = schema.field(path).type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _check_schema(schema: pa.Schema, repo_column: str) -> None:

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
-from governance.demo_data import generate_shards
+from governance.demo_data import ShardSpec, generate_shards
 from governance.enums import VersionStatus
 from governance.models import Dataset, DatasetVersion
 from governance.releases import release_start
@@ -30,6 +30,7 @@ from registry.identifiers import Identifier
 from registry.signing import load_signing_key
 
 DEMO_USERNAME = "maintainer"
+DEMO_MARKERS_EVERY = 50
 DEMO_REQUESTS = [
     # (contact, subjects, path through the lifecycle)
     (
@@ -117,7 +118,9 @@ class Command(BaseCommand):
     def _dataset(self) -> Dataset:
         source = Path(settings.VAR_DIR) / "demo-source"
         if not any(source.glob("*.parquet")):
-            paths = generate_shards(source)
+            # Some repositories carry an opt-out marker at their root: the first release
+            # turns each into a verified request (optout/dataset_markers.py).
+            paths = generate_shards(source, ShardSpec(markers_every=DEMO_MARKERS_EVERY))
             self.stdout.write(f"Generated {len(paths)} demo shards in {source}.")
         dataset, _ = Dataset.objects.get_or_create(
             name="demo",
@@ -125,6 +128,7 @@ class Command(BaseCommand):
                 "description": "A small generated dataset shaped like The Stack v2.",
                 "source_uri": str(source),
                 "license": "various permissive licenses (generated demo data)",
+                "revision_column": "blob_id",  # the demo's rows carry no commit id
             },
         )
         return dataset
