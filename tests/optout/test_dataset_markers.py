@@ -12,10 +12,9 @@ from governance.releases.marker_grammar import MARKER_FILES
 from governance.releases.publish import version_announce
 from optout.dataset_markers import marker_requests_open
 from optout.enums import RequestStatus, VerificationMethod
-from optout.links import status_path, status_token_for
 from optout.models import MarkerRequest, RemovalRequest, VerificationAttempt
 from optout.services import request_transition
-from tests.factories import approve, make_dataset, make_request
+from tests.factories import approve, make_dataset, make_request, open_status_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,7 +171,7 @@ def test_the_owner_and_the_reviewers_read_the_marker_evidence(tmp_path, client, 
     row = _marked_rows(dataset)[repository]
     sentence = "Opt-out marker found in dataset version demo 1.0.0"
 
-    status = client.get(status_path(request.public_id, status_token_for(request.public_id)))
+    status = client.get(open_status_page(client, request))
     admin = admin_client.get(f"/admin/optout/removalrequest/{request.id}/change/")
 
     for page in (status, admin):
