@@ -6,7 +6,7 @@ from celery import shared_task
 
 from registry.checkpoints import checkpoint_head
 from registry.ranges import ranges_publish
-from registry.tiles import tiles_publish
+from registry.tiles import receipt_tiles_publish, tiles_publish
 
 
 @shared_task(name="registry.mirror_tasks.mirror_publish")
@@ -23,9 +23,17 @@ def mirror_publish(*, size: int) -> int:
     return published
 
 
+@shared_task(name="registry.mirror_tasks.receipt_tiles_publish")
+def receipt_tiles_publish_task() -> int:
+    """The receipts log's tiles at its current size (queued after each receipt)."""
+    return receipt_tiles_publish()
+
+
 @shared_task(name="registry.mirror_tasks.mirror_catch_up")
 def mirror_catch_up() -> int | None:
-    """Periodic: publish the newest checkpoint if its queued task was lost."""
+    """Periodic: publish the newest checkpoint, and the receipts log's tiles, if a queued
+    task was lost."""
+    receipt_tiles_publish()
     head = checkpoint_head()
     if head is None:
         return None

@@ -3,7 +3,7 @@ static host or CDN would serve from a copy of the folder (docs/mirroring.md).
 
 Only names the publishers write are served (a strict pattern each, so no path can climb
 out of the store). Immutable files (tiles, entry bundles, range files, manifests) are
-cached for a year; the two that move (``log/checkpoint`` and ``ranges/latest``) for a few
+cached for a year; those that move (the two logs' ``checkpoint`` and ``ranges/latest``) for a few
 seconds, with an ETag so a poller gets a 304 while nothing changed.
 """
 
@@ -21,16 +21,17 @@ from registry.public_store import PublicStore, public_root
 
 _N = r"(?:x\d{3}/)*\d{3}(?:\.p/(?:[1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-5]))?"
 IMMUTABLE = re.compile(
-    rf"^(?:log/tile/(?:[0-9]|[1-5][0-9]|6[0-3])/{_N}|log/tile/entries/{_N}"
+    rf"^(?:(?:log|receipts)/tile/(?:[0-9]|[1-5][0-9]|6[0-3])/{_N}"
+    rf"|(?:log|receipts)/tile/entries/{_N}"
     r"|ranges/(?:0|[1-9]\d{0,18})/(?:manifest|[0-9a-f]{3})|ranges/empty)$"
 )
-MOVING = {"log/checkpoint", "ranges/latest"}
+MOVING = {"log/checkpoint", "receipts/checkpoint", "ranges/latest"}
 FOREVER = "public, max-age=31536000, immutable"
 BRIEFLY = "public, max-age=5"
 
 
 def _content_type(path: str) -> str:
-    if path.startswith("log/tile/"):
+    if path.startswith(("log/tile/", "receipts/tile/")):
         return "application/octet-stream"
     return "text/plain; charset=utf-8"
 

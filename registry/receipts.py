@@ -171,7 +171,18 @@ def _append(*, key: DownstreamKey, body: fmt.ReceiptBody, note: str) -> Receipt:
     head.size = index + 1
     head.frontier = merkle.pack_hashes(frontier)
     head.save(update_fields=["size", "frontier"])
+    transaction.on_commit(_queue_receipt_tiles)  # never raises: see registry.dispatch
     return receipt
+
+
+def _queue_receipt_tiles() -> None:
+    """The receipts log's static tiles (``registry.tiles``); a lost task is made up by the
+    periodic catch-up."""
+    # Imported here: the tasks import the publishers, which import this module.
+    from registry.dispatch import queue
+    from registry.mirror_tasks import receipt_tiles_publish_task
+
+    queue(receipt_tiles_publish_task)
 
 
 # --- the receipts log's proofs -------------------------------------------------------------------
@@ -197,10 +208,11 @@ def receipts_root(size: int) -> bytes:
     return merkle.EMPTY_ROOT if size == 0 else _ranges_hashes([(0, size)])[0]
 
 
-def receipts_checkpoint() -> str:
-    """The receipts log's signed checkpoint (Ed25519 is deterministic: the same size always
-    gives the same note, so none is stored)."""
-    size = receipts_size()
+def receipts_checkpoint(size: int | None = None) -> str:
+    """The receipts log's signed checkpoint, of its current size unless ``size`` is given
+    (Ed25519 is deterministic: the same size always gives the same note, so none is
+    stored)."""
+    size = receipts_size() if size is None else size
     origin = f"{settings.LOG_NAME}/receipts"
     text = notes.checkpoint_text(origin, size, receipts_root(size))
     return notes.sign_note(text, settings.LOG_NAME, load_signing_key())
