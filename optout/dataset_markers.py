@@ -81,6 +81,7 @@ def _marker_request_open(marker: DatasetMarker) -> bool:
                 lines=[identifier.canonical],
                 contact_email="",
                 reason=f"Opt-out marker found in dataset version {marker.version.label}.",
+                actor_label="system",
             )
             if result.request is None:
                 return False  # excluded meanwhile

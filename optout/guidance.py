@@ -18,6 +18,11 @@ def next_step(request: RemovalRequest, *, release: NextRelease | None = None) ->
             "to the default branch of each repository, or create a repository named "
             f"dataset-optout-{request.verification_token} under the user or organisation."
         )
+    if status == RequestStatus.VERIFIED and not request.contact_email:
+        return (
+            "Control is proven by the opt-out marker found in the dataset. A maintainer "
+            "reviews verified requests; this page shows the decision."
+        )
     if status == RequestStatus.VERIFIED:
         return (
             "Control is proven. A maintainer reviews verified requests; you will get an e-mail "

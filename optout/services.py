@@ -88,7 +88,9 @@ def _classify_lines(lines: list[str]) -> list[LineResult]:
     return results
 
 
-def request_submit(*, lines: list[str], contact_email: str, reason: str = "") -> SubmissionResult:
+def request_submit(
+    *, lines: list[str], contact_email: str, reason: str = "", actor_label: str = ""
+) -> SubmissionResult:
     """Parse every line and create the request only if all of them are valid.
 
     Lines that repeat another or name something already excluded (the registry is
@@ -135,7 +137,14 @@ def request_submit(*, lines: list[str], contact_email: str, reason: str = "") ->
             for s in accepted
             if s is not None
         )
-        _record_event(request, from_status="", to_status=request.status, actor=None, reason="")
+        _record_event(
+            request,
+            from_status="",
+            to_status=request.status,
+            actor=None,
+            actor_label=actor_label,
+            reason="",
+        )
     return SubmissionResult(request, status_token, lines=results)
 
 

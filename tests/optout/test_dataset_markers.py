@@ -181,3 +181,7 @@ def test_the_owner_and_the_reviewers_read_the_marker_evidence(tmp_path, client, 
         assert row["blob_id"] in text
         assert row["path"] in text
     assert "The portal opened this request itself" in status.content.decode()
+    assert "Control is proven by the opt-out marker found in the dataset." in (
+        status.content.decode()
+    )
+    assert list(request.events.values_list("actor_label", flat=True)) == ["system", "system"]
