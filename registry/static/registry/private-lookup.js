@@ -175,6 +175,7 @@
 
   // The manifest's checkpoint must be the one this page was given, or extend it.
   function bind(manifest) {
+    if (trusted.size === 0) return Promise.resolve(manifest); // the page knew no checkpoint yet
     var root = base64(trusted.root);
     if (manifest.size < trusted.size) {
       throw new Refused("the range files are of checkpoint " + manifest.size + ", older than the signed checkpoint " + trusted.size + " this page trusts");
@@ -183,7 +184,6 @@
       if (!same(manifest.root, root)) throw new Refused("the range files name another root for checkpoint " + trusted.size + ": the log forked");
       return Promise.resolve(manifest);
     }
-    if (trusted.size === 0) return Promise.resolve(manifest);
     var url = trusted.proof + "?first=" + trusted.size + "&second=" + manifest.size;
     return get(url).then(function (body) {
       var hashes = JSON.parse(new TextDecoder().decode(body)).hashes.map(base64);
