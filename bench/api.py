@@ -46,14 +46,13 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.support import ensure_database, pgbouncer  # noqa: E402
+from bench.support import ensure_database, pgbouncer, server  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 EXPORTS = BENCH_DIR / "datasets" / ".exports"  # the export store (registry.export_store)
@@ -88,9 +87,6 @@ ENV = {
 }
 PARTS = ("check", "not-modified", "memory", "exports", "precompute", "bulk", "proofs")
 SMALL = 10_000  # exclusions of the run the memory part compares worker RSS with
-# The production configuration (gunicorn.conf.py), only bound to loopback here.
-GUNICORN = ["-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{PORT}",
-            "--chdir", str(ROOT), "--log-level", "warning"]  # fmt: skip
 
 
 # --- the bench's WSGI app: the portal plus a minimal view ---------------------------------
@@ -443,49 +439,23 @@ def main() -> None:
     print(f"  log size {size:,}; append p50 {statistics.median(appends):.1f} ms, "
           f"max {max(appends):.1f} ms (each signs a checkpoint)")  # fmt: skip
 
-    bouncer_dir = None
-    bouncer_port = os.environ.get("BENCH_PGBOUNCER_PORT")
-    if not bouncer_port:
-        bouncer_dir = Path(tempfile.mkdtemp(prefix="bench-pgbouncer-"))  # PgBouncer's user reads it
-        bouncer_dir.chmod(0o755)
-        bouncer_port = str(pgbouncer.start(bouncer_dir))
-    served_from = re.sub(r":\d+/", f":{bouncer_port}/", DATABASE_URL)  # same database
-    print(
-        f"  gunicorn talks to PostgreSQL through PgBouncer (transaction pooling) on {bouncer_port}"
-    )
-    env = {**os.environ, **ENV, "DATABASE_URL": served_from}
-    gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *GUNICORN, "bench.api:make_application()"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
     try:
-        for _ in range(100):
-            try:
-                _conn, response = request("GET", "/bench/minimal", {})
-                response.read()
-                if response.status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("gunicorn did not start")
-        global CPU_METER
-        CPU_METER = CpuMeter(gunicorn.pid)
-        results = measure(auth, size, latest, gunicorn.pid, parts)
-        os.killpg(gunicorn.pid, signal.SIGTERM)  # the memory part's second run serves next
-        gunicorn.wait(timeout=30)
-        if "memory" in parts and ENTRIES > SMALL:
-            results["small_rss_mb"] = _small_run_rss(bouncer_port)
+        with pgbouncer.running() as bouncer_port:
+            served_from = re.sub(r":\d+/", f":{bouncer_port}/", DATABASE_URL)  # same database
+            print(f"  gunicorn talks to PostgreSQL through PgBouncer (transaction pooling) "
+                  f"on {bouncer_port}")  # fmt: skip
+            env = {**os.environ, **ENV, "DATABASE_URL": served_from}
+            with server.gunicorn(
+                "bench.api:make_application()", port=PORT, env=env, ready="/bench/minimal"
+            ) as gunicorn:
+                global CPU_METER
+                CPU_METER = CpuMeter(gunicorn.pid)
+                results = measure(auth, size, latest, gunicorn.pid, parts)
+            # the memory part's second run serves next, with its own gunicorn
+            if "memory" in parts and ENTRIES > SMALL:
+                results["small_rss_mb"] = _small_run_rss(bouncer_port)
     finally:
-        if gunicorn.poll() is None:
-            os.killpg(gunicorn.pid, signal.SIGTERM)
-            gunicorn.wait(timeout=30)
         purge_export_tasks()
-        if bouncer_dir is not None:
-            pgbouncer.stop(bouncer_dir)
-            shutil.rmtree(bouncer_dir, ignore_errors=True)
     report(results, size)
 
 

@@ -6,6 +6,9 @@ folder of the caller's, and PgBouncer listens on a free loopback port of its own
 
     python -m bench.support.pgbouncer start DIR   # prints the port; DIR/pgbouncer.pid
     python -m bench.support.pgbouncer stop DIR
+
+Benchmarks use ``running()``: the PgBouncer ``BENCH_PGBOUNCER_PORT`` names (the one ``.ci/run``
+started), or one of their own for the duration.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 BINARY = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -76,6 +81,21 @@ def stop(folder: Path) -> None:
     if pidfile.exists():
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(pidfile.read_text()), signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def running() -> Iterator[str]:
+    """The port of a PgBouncer in front of the loopback PostgreSQL, for the ``with`` block."""
+    if os.environ.get("BENCH_PGBOUNCER_PORT"):
+        yield os.environ["BENCH_PGBOUNCER_PORT"]
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bench-pgbouncer-"))
+    folder.chmod(0o755)  # PgBouncer's user reads it
+    try:
+        yield str(start(folder))
+    finally:
+        stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
