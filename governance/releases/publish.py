@@ -91,10 +91,12 @@ def release_publish(*, version_id: int) -> DatasetVersion | None:
                 version = _publish_locked(version, shards)
         crash_point("db_committed")
         version.refresh_from_db()
-        if version.status == VersionStatus.PUBLISHED:
-            store = dataset_store(version.dataset)
-            store.remove_tree(staging_path(store, version.version))
-            store.remove_tree(work_path(store, version.version))
+    if version.status == VersionStatus.PUBLISHED:
+        # Also on a redelivery after publication: the run it replaces may have died
+        # before removing them (the reconciler would, later).
+        store = dataset_store(version.dataset)
+        store.remove_tree(staging_path(store, version.version))
+        store.remove_tree(work_path(store, version.version))
     if version.status == VersionStatus.PUBLISHED and version.announced_at is None:
         version_announce(version)
     return version

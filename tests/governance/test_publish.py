@@ -122,3 +122,19 @@ def test_a_publish_delivered_while_another_runs_changes_nothing_until_the_holder
     version.refresh_from_db()
     assert version.status == VersionStatus.PUBLISHED
     assert (version_folder(version) / "_COMMITTED").exists()
+
+
+def test_a_publish_redelivered_after_its_run_died_past_the_commit_removes_what_was_left(
+    tmp_path,
+) -> None:
+    dataset = make_dataset(tmp_path)
+    version = release_start(dataset_id=dataset.id)
+    root = version_folder(version).parent
+    # What a run killed between the commit and its clean-up leaves behind.
+    for internal in (".staging", ".work"):
+        (root / internal / version.version / "changes").mkdir(parents=True)
+
+    assert release_publish_task(version_id=version.id) == VersionStatus.PUBLISHED
+
+    assert not (root / ".staging" / version.version).exists()
+    assert not (root / ".work" / version.version).exists()
