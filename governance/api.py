@@ -4,7 +4,13 @@ lookup of a repository or an owner, and the transparency figures."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -19,9 +25,26 @@ from governance.selectors import next_release_at, published_versions
 from governance.version_files import CHANGELOG_PAGE, changelog_page
 from optout.lookup import lookup
 from optout.transparency import transparency_figures
-from registry.api.common import ErrorSerializer
+from registry.api.common import ErrorSerializer, NamespaceField, RepositoryField, reject_blank
 from registry.enums import ExclusionKind
 from registry.identifiers import IdentifierError, parse_identifier
+
+# The URL patterns' rules, stated in the schema (governance/api_urls.py: a slug, and the
+# semantic version every release is numbered with).
+_NAME = OpenApiParameter(
+    "name",
+    {"type": "string", "pattern": r"^[-a-zA-Z0-9_]+$", "maxLength": 100},
+    OpenApiParameter.PATH,
+    description="The dataset's name.",
+    examples=[OpenApiExample("The demo dataset", value="demo")],
+)
+_VERSION = OpenApiParameter(
+    "version",
+    {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$", "maxLength": 32},
+    OpenApiParameter.PATH,
+    description="A published version.",
+    examples=[OpenApiExample("The first version", value="1.0.0")],
+)
 
 
 class VersionSummarySerializer(serializers.Serializer):
@@ -44,7 +67,7 @@ class DatasetListView(APIView):
         next_release_at = serializers.DateTimeField(allow_null=True)
         latest_version = VersionSummarySerializer(allow_null=True)
 
-    @extend_schema(responses=DatasetSerializer(many=True))
+    @extend_schema(operation_id="dataset_list", responses=DatasetSerializer(many=True))
     def get(self, request: Request) -> Response:
         rows = []
         for dataset in Dataset.objects.order_by("name"):
@@ -68,7 +91,14 @@ class DatasetVersionListView(APIView):
     class DatasetVersionSerializer(VersionSummarySerializer):
         manifest = serializers.JSONField(help_text="The version's manifest.json (see docs).")
 
-    @extend_schema(responses=DatasetVersionSerializer(many=True))
+    @extend_schema(
+        operation_id="dataset_versions",
+        parameters=[_NAME],
+        responses={
+            200: DatasetVersionSerializer(many=True),
+            404: OpenApiResponse(ErrorSerializer, description="No dataset of that name."),
+        },
+    )
     def get(self, request: Request, name: str) -> Response:
         dataset = get_object_or_404(Dataset, name=name)
         versions = published_versions(dataset)
@@ -124,6 +154,7 @@ class VersionVerifyView(APIView):
 
     @extend_schema(
         operation_id="version_verification_latest",
+        parameters=[_NAME, _VERSION],
         responses={200: VerificationSerializer, 404: OpenApiResponse(ErrorSerializer)},
         description=(
             "The latest verification of a published version: queued, running, passed or "
@@ -142,6 +173,7 @@ class VersionVerifyView(APIView):
 
     @extend_schema(
         operation_id="version_verification_request",
+        parameters=[_NAME, _VERSION],
         request=None,
         responses={
             202: VerificationSerializer,
@@ -171,16 +203,8 @@ class LookupView(APIView):
     """Which published versions of a dataset hold a repository, or an owner's repositories."""
 
     class LookupQuerySerializer(serializers.Serializer):
-        repo = serializers.CharField(
-            required=False,
-            max_length=600,
-            help_text="A repository: owner/name, host/owner/name, a URL or an SSH address.",
-        )
-        owner = serializers.CharField(
-            required=False,
-            max_length=600,
-            help_text="A user or organisation: host/owner, or a URL to it.",
-        )
+        repo = RepositoryField(required=False)
+        owner = NamespaceField(required=False)
         page = serializers.IntegerField(required=False, min_value=1, default=1)
 
         def validate(self, data: dict) -> dict:
@@ -227,7 +251,7 @@ class LookupView(APIView):
 
     @extend_schema(
         operation_id="dataset_lookup",
-        parameters=[LookupQuerySerializer],
+        parameters=[_NAME, LookupQuerySerializer],
         responses={
             200: LookupSerializer,
             400: OpenApiResponse(ErrorSerializer),
@@ -235,7 +259,8 @@ class LookupView(APIView):
             429: OpenApiResponse(ErrorSerializer),
         },
         description=(
-            "Is a repository (repo=) or an owner (owner=) in this dataset? Every published "
+            "Is a repository (repo=) or an owner (owner=) in this dataset? Give exactly one "
+            "of the two. Every published "
             "version (newest first, up to 20) with its rows, whether it is excluded now, "
             "pending, and the version that first left it out. For an owner, its "
             "repositories in the latest version, 50 a page."
@@ -243,6 +268,7 @@ class LookupView(APIView):
     )
     def get(self, request: Request, name: str) -> Response:
         dataset = get_object_or_404(Dataset, name=name)
+        reject_blank(request.query_params, "page")
         params = self.LookupQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         field = "repo" if "repo" in params.validated_data else "owner"
@@ -306,12 +332,14 @@ class ChangelogView(APIView):
         )
 
     class ChangelogQuerySerializer(serializers.Serializer):
-        q = serializers.CharField(required=False, max_length=200, help_text="Search text.")
+        q = serializers.CharField(
+            required=False, allow_blank=True, max_length=200, help_text="Search text; empty: all."
+        )
         page = serializers.IntegerField(required=False, min_value=1, default=1)
 
     @extend_schema(
         operation_id="version_changelog",
-        parameters=[ChangelogQuerySerializer],
+        parameters=[_NAME, _VERSION, ChangelogQuerySerializer],
         responses={200: ChangelogSerializer, 404: OpenApiResponse(ErrorSerializer)},
         description="A published version's changelog, 100 entries a page, searchable.",
     )
@@ -322,6 +350,7 @@ class ChangelogView(APIView):
             version=version,
             status=VersionStatus.PUBLISHED,
         )
+        reject_blank(request.query_params, "page")
         params = self.ChangelogQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         try:
@@ -351,7 +380,11 @@ class ChangelogView(APIView):
 class TransparencyView(APIView):
     @extend_schema(
         operation_id="transparency",
-        responses={200: OpenApiResponse(description="The transparency page's figures.")},
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The transparency page's figures."
+            )
+        },
         description=(
             "Requests by state and per week; median and 90th percentile seconds from "
             "verified to approved and from approved to applied; the review queue's length "

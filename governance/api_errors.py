@@ -38,10 +38,8 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
 def refusal(exc: SuspiciousOperation) -> tuple[int, str, str]:
     """``(status, code, message)`` for a request Django refused as suspicious."""
     if isinstance(exc, RequestDataTooBig):
-        # 400 rather than 413: the schema tools pipelines use expect a 400 for input over
-        # a documented limit, and the code says which limit.
         return (
-            400,
+            413,
             "too_large",
             f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; send less a call.",
         )

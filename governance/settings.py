@@ -254,6 +254,10 @@ REST_FRAMEWORK = {
         "registry_token": env_str("API_TOKEN_RATE", "6000/minute"),
     },
     "UNAUTHENTICATED_USER": None,
+    # JSON only: every /api/ answer, errors included, is JSON or the endpoint's own fixed
+    # type (text, CSV, Parquet); the browsable HTML views would be a second, undocumented
+    # form of each answer. People browse the API at /api/docs/.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Rate limits count the peer address, or the address this many trusted proxies in front
     # of the portal saw (X-Forwarded-For). DRF's default (None) trusts the whole header,
     # which lets a caller pick a new identity, and a fresh allowance, on every call.
@@ -270,6 +274,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Answers every API operation can give, and links between operations (api_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "governance.api_schema.document_common_answers",
+    ],
 }
 
 # --- Removal requests (optout) ----------------------------------------------------------

@@ -35,6 +35,7 @@ from optout.verification import (
     VerificationThrottled,
     verification_start,
 )
+from registry.api.common import StrictCharField, SubjectField
 from registry.api.parsers import JSONParser
 from registry.dispatch import queue
 from registry.enums import ExclusionKind
@@ -166,13 +167,13 @@ class _OwnedRequestView(_JsonOnlyView):
 class RequestCreateView(_JsonOnlyView):
     class RequestCreateInputSerializer(serializers.Serializer):
         subjects = serializers.ListField(
-            child=serializers.CharField(max_length=600, allow_blank=True, trim_whitespace=False),
+            child=SubjectField(trim_whitespace=False),
             min_length=1,
             max_length=MAX_SUBJECTS_PER_REQUEST,
             help_text="Repositories or namespaces, one per item, in any form people paste.",
         )
         contact_email = serializers.EmailField()
-        reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+        reason = StrictCharField(max_length=5000, required=False, allow_blank=True)
 
     class RequestCreateOutputSerializer(serializers.Serializer):
         id = serializers.UUIDField(allow_null=True)
@@ -184,6 +185,7 @@ class RequestCreateView(_JsonOnlyView):
         lines = RequestLineSerializer(many=True)
 
     @extend_schema(
+        operation_id="request_create",
         request=RequestCreateInputSerializer,
         responses={
             201: RequestCreateOutputSerializer,
@@ -234,6 +236,7 @@ class RequestCreateView(_JsonOnlyView):
 
 class RequestDetailView(_OwnedRequestView):
     @extend_schema(
+        operation_id="request_read",
         parameters=_TOKEN_PARAMETERS,
         responses={
             200: RequestDetailSerializer,
@@ -249,6 +252,7 @@ class RequestDetailView(_OwnedRequestView):
 
 class RequestVerifyView(_OwnedRequestView):
     @extend_schema(
+        operation_id="request_verify",
         request=None,
         parameters=_TOKEN_PARAMETERS,
         responses={
@@ -280,9 +284,10 @@ class RequestVerifyView(_OwnedRequestView):
 
 class RequestWithdrawView(_OwnedRequestView):
     class RequestWithdrawInputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+        reason = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
     @extend_schema(
+        operation_id="request_withdraw",
         request=RequestWithdrawInputSerializer,
         parameters=_TOKEN_PARAMETERS,
         responses={

@@ -18,7 +18,11 @@ LEAF_SEPARATOR = "\t"
 
 
 class ProofRequestError(ValueError):
-    """A proof asked for sizes or indexes the log does not have."""
+    """A proof asked for sizes or indexes that cannot name a proof (index not below size)."""
+
+
+class BeyondTheLog(ProofRequestError):
+    """A proof of a tree larger than the log is now: well formed, but not there (yet)."""
 
 
 def leaf_text(
@@ -88,7 +92,7 @@ def _ranges_hashes(ranges: list[tuple[int, int]]) -> list[bytes]:
 
 def _check_size(size: int, current: int) -> None:
     if size > current:
-        raise ProofRequestError(f"The log has {current} entries; size {size} is beyond it.")
+        raise BeyondTheLog(f"The log has {current} entries; size {size} is beyond it.")
 
 
 def root_at(size: int, *, current: int) -> bytes:

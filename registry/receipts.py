@@ -218,19 +218,27 @@ def receipts_checkpoint(size: int | None = None) -> str:
     return notes.sign_note(text, settings.LOG_NAME, load_signing_key())
 
 
-def receipt_inclusion_proof(index: int, size: int) -> list[bytes]:
-    if not 0 <= index < size <= receipts_size():
+def _within_receipts_log(size: int, *, field: str) -> None:
+    current = receipts_size()
+    if size > current:
         raise ReceiptRefused(
-            f"index must be below size, and size at most {receipts_size()}.", field="index"
+            f"The receipts log has {current} entries; size {size} is beyond it.",
+            field=field,
+            code="not_found",
         )
+
+
+def receipt_inclusion_proof(index: int, size: int) -> list[bytes]:
+    _within_receipts_log(size, field="size")
+    if not 0 <= index < size:
+        raise ReceiptRefused(f"index ({index}) must be below size ({size}).", field="index")
     return _ranges_hashes(merkle.inclusion_ranges(index, size))
 
 
 def receipt_consistency_proof(first: int, second: int) -> list[bytes]:
-    if not 0 <= first <= second <= receipts_size():
-        raise ReceiptRefused(
-            f"first must not exceed second, and second at most {receipts_size()}.", field="first"
-        )
+    _within_receipts_log(second, field="second")
+    if not 0 <= first <= second:
+        raise ReceiptRefused(f"first ({first}) must not exceed second ({second}).", field="first")
     return _ranges_hashes(merkle.consistency_ranges(first, second))
 
 

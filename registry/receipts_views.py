@@ -20,9 +20,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry.api.common import (
+    BEYOND_THE_LOG,
     PUBLIC_AUTH,
     PUBLIC_ERRORS,
     TOKEN_ERRORS,
+    FixedMediaType,
     PlainTextParser,
     PublicMixin,
     TokenMixin,
@@ -37,11 +39,17 @@ from registry.receipts import (
     receipts_size,
 )
 
+_REFUSAL_STATUS = {"permission_denied": status.HTTP_403_FORBIDDEN, "not_found": 404}
 
-class _Refused(APIException):
-    def __init__(self, exc: ReceiptRefused) -> None:
-        self.status_code = status.HTTP_403_FORBIDDEN if exc.code == "permission_denied" else 400
-        super().__init__({exc.field: [str(exc)]} if exc.code == "invalid" else str(exc), exc.code)
+
+def _refused(exc: ReceiptRefused) -> APIException:
+    """The service's refusal in the API's error shape: input at fault is a validation error
+    naming its field; a wrong signer a 403; a proof of a tree not there (yet) a 404."""
+    if exc.code == "invalid":
+        return serializers.ValidationError({exc.field: [str(exc)]})
+    refused = APIException(str(exc), exc.code)
+    refused.status_code = _REFUSAL_STATUS[exc.code]
+    return refused
 
 
 def _status_row(row) -> dict:
@@ -83,7 +91,7 @@ class ReceiptsView(TokenMixin, APIView):
         try:
             receipt = receipt_submit(note=note, token=request.auth)
         except ReceiptRefused as exc:
-            raise _Refused(exc) from None
+            raise _refused(exc) from None
         body = {
             "index": receipt.index,
             "user": receipt.user.name,
@@ -94,6 +102,8 @@ class ReceiptsView(TokenMixin, APIView):
 
 
 class ReceiptsCheckpointView(PublicMixin, APIView):
+    content_negotiation_class = FixedMediaType
+
     @extend_schema(
         operation_id="receipts_checkpoint",
         summary="The receipts log's signed checkpoint (origin <LOG_NAME>/receipts)",
@@ -113,9 +123,10 @@ class ReceiptsInclusionView(PublicMixin, APIView):
     @extend_schema(
         operation_id="receipts_inclusion_proof",
         summary="Inclusion proof of one receipt in the receipts log",
+        description="`index` must be below `size`; a `size` beyond the receipts log's is a 404.",
         parameters=[InclusionQuery],
         auth=PUBLIC_AUTH,
-        responses={200: OpenApiTypes.OBJECT, **PUBLIC_ERRORS},
+        responses={200: OpenApiTypes.OBJECT, 404: BEYOND_THE_LOG, **PUBLIC_ERRORS},
     )
     def get(self, request: Request) -> Response:
         query = InclusionQuery(data=request.query_params)
@@ -132,9 +143,11 @@ class ReceiptsConsistencyView(PublicMixin, APIView):
     @extend_schema(
         operation_id="receipts_consistency_proof",
         summary="Consistency proof between two sizes of the receipts log",
+        description="`first` must not exceed `second`; a `second` beyond the receipts log's "
+        "is a 404.",
         parameters=[ConsistencyQuery],
         auth=PUBLIC_AUTH,
-        responses={200: OpenApiTypes.OBJECT, **PUBLIC_ERRORS},
+        responses={200: OpenApiTypes.OBJECT, 404: BEYOND_THE_LOG, **PUBLIC_ERRORS},
     )
     def get(self, request: Request) -> Response:
         query = ConsistencyQuery(data=request.query_params)
@@ -147,7 +160,7 @@ def _proof(prove, **sizes: int) -> Response:
     try:
         hashes = prove(*sizes.values())
     except ReceiptRefused as exc:
-        raise _Refused(exc) from None
+        raise _refused(exc) from None
     return Response({**sizes, "hashes": [base64.b64encode(h).decode() for h in hashes]})
 
 

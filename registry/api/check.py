@@ -17,6 +17,8 @@ from registry.api.common import (
     TOKEN_ERRORS,
     PlainTextParser,
     PublicMixin,
+    RepositoryField,
+    StrictCharField,
     json_response,
 )
 from registry.api.parsers import JSONParser
@@ -36,15 +38,6 @@ _JSON_ACCEPTS = frozenset(["", "*/*", "application/json"])
 def _exclusion(match: dict) -> dict:
     """A selector's match as ``ExclusionSerializer`` renders it, without running it."""
     return {"kind": match["kind"], "subject": match["subject"], "since": match["since"]}
-
-
-class StrictCharField(serializers.CharField):
-    """A string, and only a string: DRF would turn ``0`` or ``false`` into text."""
-
-    def to_internal_value(self, data: object) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ExclusionSerializer(serializers.Serializer):
@@ -87,9 +80,7 @@ def _plain_repo(request: HttpRequest) -> str | None:
 
 class CheckView(PublicMixin, APIView):
     class InputSerializer(serializers.Serializer):
-        repo = serializers.CharField(
-            max_length=REPO_MAX, help_text="A repository: owner/name, host/owner/name or a URL."
-        )
+        repo = RepositoryField()
 
     @extend_schema_serializer(component_name="CheckResult")
     class OutputSerializer(serializers.Serializer):
@@ -177,13 +168,15 @@ class CheckView(PublicMixin, APIView):
         description=(
             f'Check up to {BULK_MAX:,} repositories: a JSON body `{{"repos": [...]}}` or '
             "plain text with one repository a line. Unparseable lines come back with their "
-            "error; the rest are still answered."
+            "error; the rest are still answered. No body (or an empty text) checks nothing."
         ),
     )
     def post(self, request: Request) -> HttpResponse:
         data = request.data
-        if isinstance(data, str) and request.content_type.startswith("text/plain"):
-            lines = data.splitlines()
+        empty = request.META.get("CONTENT_LENGTH") in (None, "", "0")
+        if request.content_type.startswith("text/plain") or empty:
+            # No body, or an empty text: nothing to check (DRF hands over {} for either).
+            lines = data.splitlines() if isinstance(data, str) else []
             if len(lines) > BULK_MAX:
                 raise serializers.ValidationError(
                     {"repos": [f"Send at most {BULK_MAX:,} lines a call; this had {len(lines)}."]}

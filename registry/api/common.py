@@ -6,11 +6,13 @@ from typing import Any
 
 import orjson
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
-from rest_framework.exceptions import ParseError
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 
+from registry.identifiers import MAX_INPUT_LENGTH
 from registry.throttles import THROTTLES
 from registry.tokens import ApiKeyChallenge, HasRegistryRead
 
@@ -28,6 +30,49 @@ def json_response(body: object) -> HttpResponse:
     encoded = orjson.dumps(body)
     encoded = encoded.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
     return HttpResponse(encoded, content_type="application/json")
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF would turn ``0`` or ``false`` into text, which the
+    schema (``type: string``) says is invalid."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+IDENTIFIER_MAX_LENGTH = MAX_INPUT_LENGTH
+
+
+def _identifier_schema(fmt: str, what: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "format": fmt,
+        "minLength": 1,
+        "maxLength": IDENTIFIER_MAX_LENGTH,
+        "description": f"{what}, in any form people paste (registry/identifiers.py): a URL, "
+        "an SSH address, host/owner/name, or owner/name for github.com.",
+    }
+
+
+@extend_schema_field(_identifier_schema("repository", "A repository"))
+class RepositoryField(StrictCharField):
+    """A repository as people paste it. OpenAPI has no way to state the parser's rules (the
+    forges, their name rules): the schema names them as the ``repository`` format."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=IDENTIFIER_MAX_LENGTH, **kwargs)
+
+
+@extend_schema_field(_identifier_schema("namespace", "A user or organisation (host/owner)"))
+class NamespaceField(RepositoryField):
+    """A user or organisation as people paste it (the ``namespace`` format)."""
+
+
+@extend_schema_field(_identifier_schema("subject", "A repository or a namespace"))
+class SubjectField(RepositoryField):
+    """A repository or a namespace (the ``subject`` format)."""
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -51,11 +96,27 @@ PUBLIC_ERRORS: dict[int, Any] = {
     401: _error("The token sent is unknown, revoked or expired."),
     429: _error("Too many calls; retry after the `Retry-After` seconds."),
 }
+# A proof or page of a tree the log has not reached: well formed, not there (yet).
+BEYOND_THE_LOG = _error("A size or position beyond the log's; ask again when it has grown.")
 TOKEN_ERRORS: dict[int, Any] = {
     **PUBLIC_ERRORS,
     401: _error("No token, or an unknown, revoked or expired one."),
     403: _error("The token lacks the registry:read scope."),
 }
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+class FixedMediaType(DefaultContentNegotiation):
+    """For endpoints whose answer has one media type of its own (a signed note as text, an
+    export in the format asked for): ``Accept`` does not choose it, so it never ends in a
+    406, and errors are rendered by the first renderer, JSON, in the single error shape."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class PlainTextParser(BaseParser):
@@ -66,7 +127,9 @@ class PlainTextParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None) -> str:
         data = stream.read(MAX_TEXT_BODY + 1) if stream is not None else b""
         if len(data) > MAX_TEXT_BODY:
-            raise ParseError(f"The body is over {MAX_TEXT_BODY} bytes; send fewer lines a call.")
+            raise BodyTooLarge(
+                f"The body is over {MAX_TEXT_BODY:,} bytes; send fewer lines a call."
+            )
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:

@@ -11,13 +11,20 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.api.common import MAX_INDEX, TOKEN_ERRORS, ErrorSerializer, TokenMixin, reject_blank
+from registry.api.common import (
+    BEYOND_THE_LOG,
+    MAX_INDEX,
+    TOKEN_ERRORS,
+    ErrorSerializer,
+    FixedMediaType,
+    TokenMixin,
+    reject_blank,
+)
 from registry.checkpoints import checkpoint_head, checkpoint_latest, checkpoint_signed
 from registry.enums import ExclusionKind, LogAction
 from registry.export_formats import FORMATS, format_tag
@@ -50,15 +57,8 @@ class CheckpointSerializer(serializers.Serializer):
     note = serializers.CharField(help_text="The signed note (C2SP tlog-checkpoint).")
 
 
-class _FormatIsOurs(DefaultContentNegotiation):
-    """``?format=`` picks the export's format here, not DRF's renderer: errors stay JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class ExportView(TokenMixin, APIView):
-    content_negotiation_class = _FormatIsOurs
+    content_negotiation_class = FixedMediaType  # ?format= picks the format, not Accept
     renderer_classes = [JSONRenderer]
 
     class InputSerializer(serializers.Serializer):
@@ -175,10 +175,11 @@ class ChangesView(TokenMixin, APIView):
     @extend_schema(
         operation_id="exclusions_changes",
         parameters=[InputSerializer],
-        responses={200: OutputSerializer, **TOKEN_ERRORS},
+        responses={200: OutputSerializer, 404: BEYOND_THE_LOG, **TOKEN_ERRORS},
         description=(
             "Adds and removes from log index `since` up to the latest signed checkpoint, "
-            "paged. Apply them in order; when `complete` is true you hold the checkpoint's set."
+            "paged. Apply them in order; when `complete` is true you hold the checkpoint's set. "
+            "A `since` beyond the checkpoint's size is a 404."
         ),
     )
     def get(self, request: Request) -> Response:
@@ -191,9 +192,9 @@ class ChangesView(TokenMixin, APIView):
             settings.REGISTRY_PAGE_MAX,
         )
         checkpoint = checkpoint_latest()
-        if since > checkpoint.size:
-            raise serializers.ValidationError(
-                {"since": [f"The latest checkpoint has size {checkpoint.size}; since is beyond."]}
+        if since > checkpoint.size:  # well formed; that position is not signed (yet)
+            raise NotFound(
+                f"The latest checkpoint has size {checkpoint.size}; since={since} is beyond it."
             )
         end = min(since + limit, checkpoint.size)
         changes = LogEntry.objects.filter(index__gte=since, index__lt=end).order_by("index")

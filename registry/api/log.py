@@ -14,12 +14,20 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry import log
-from registry.api.common import MAX_INDEX, PUBLIC_AUTH, PUBLIC_ERRORS, PublicMixin
+from registry.api.common import (
+    BEYOND_THE_LOG,
+    MAX_INDEX,
+    PUBLIC_AUTH,
+    PUBLIC_ERRORS,
+    FixedMediaType,
+    PublicMixin,
+)
 from registry.checkpoints import checkpoint_latest, verifier_key
 from registry.merkle import leaf_hash
 from registry.models import LogEntry
@@ -33,6 +41,8 @@ def _b64(values: list[bytes]) -> list[str]:
 
 
 class CheckpointView(PublicMixin, APIView):
+    content_negotiation_class = FixedMediaType
+
     @extend_schema(
         operation_id="log_checkpoint",
         auth=PUBLIC_AUTH,
@@ -47,6 +57,8 @@ class CheckpointView(PublicMixin, APIView):
 
 
 class KeyView(PublicMixin, APIView):
+    content_negotiation_class = FixedMediaType
+
     @extend_schema(
         operation_id="log_key",
         auth=PUBLIC_AUTH,
@@ -83,6 +95,8 @@ class EntriesView(PublicMixin, APIView):
 
     @extend_schema(
         operation_id="log_entries",
+        description="Entries from `start` up to `end` (exclusive; `end` must not be below "
+        "`start`), at most a page, and none beyond the log.",
         auth=PUBLIC_AUTH,
         parameters=[InputSerializer],
         responses={200: OutputSerializer, **PUBLIC_ERRORS},
@@ -123,6 +137,8 @@ class _ProofView(PublicMixin, APIView):
         data = params.validated_data
         try:
             hashes = self.prove(data, current=log_size())
+        except log.BeyondTheLog as exc:  # well formed; that tree does not exist (yet)
+            raise NotFound(str(exc)) from None
         except log.ProofRequestError as exc:
             raise serializers.ValidationError({self.error_field: [str(exc)]}) from None
         return Response(self.OutputSerializer({**data, "hashes": _b64(hashes)}).data)
@@ -145,13 +161,15 @@ class _InclusionOutput(serializers.Serializer):
         operation_id="log_proof_inclusion",
         auth=PUBLIC_AUTH,
         parameters=[_InclusionInput],
-        responses={200: _InclusionOutput, **PUBLIC_ERRORS},
+        responses={200: _InclusionOutput, 404: BEYOND_THE_LOG, **PUBLIC_ERRORS},
+        description="The proof that entry `index` is in the tree of `size` entries. `index` "
+        "must be below `size`; a `size` beyond the log's is a 404.",
     )
 )
 class InclusionProofView(_ProofView):
     InputSerializer = _InclusionInput
     OutputSerializer = _InclusionOutput
-    error_field = "size"
+    error_field = "index"
 
     def prove(self, data: dict[str, int], current: int) -> list[bytes]:
         return log.inclusion_proof(data["index"], data["size"], current=current)
@@ -174,13 +192,15 @@ class _ConsistencyOutput(serializers.Serializer):
         operation_id="log_proof_consistency",
         auth=PUBLIC_AUTH,
         parameters=[_ConsistencyInput],
-        responses={200: _ConsistencyOutput, **PUBLIC_ERRORS},
+        responses={200: _ConsistencyOutput, 404: BEYOND_THE_LOG, **PUBLIC_ERRORS},
+        description="The proof that the tree of `second` entries extends the tree of `first`. "
+        "`first` must not exceed `second`; a `second` beyond the log's is a 404.",
     )
 )
 class ConsistencyProofView(_ProofView):
     InputSerializer = _ConsistencyInput
     OutputSerializer = _ConsistencyOutput
-    error_field = "second"
+    error_field = "first"
 
     def prove(self, data: dict[str, int], current: int) -> list[bytes]:
         return log.consistency_proof(data["first"], data["second"], current=current)

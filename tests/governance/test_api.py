@@ -88,3 +88,16 @@ def test_next_release_is_now_when_the_cadence_has_passed(tmp_path) -> None:
     assert next_release_at(dataset, now=now) == now
     dataset.release_cadence = None
     assert next_release_at(dataset, now=now) is None
+
+
+def test_an_empty_search_lists_all_and_an_empty_page_is_refused(tmp_path) -> None:
+    dataset = make_dataset(tmp_path)
+    approve(make_request(["github.com/owner-00001"]))
+    release_start(dataset_id=dataset.id)
+    url = "/api/v1/datasets/demo/versions/1.0.0/changelog/"
+    everything = APIClient().get(url).json()
+    assert APIClient().get(url, {"q": ""}).json() == everything
+    for path in (url, "/api/v1/datasets/demo/lookup"):
+        refused = APIClient().get(path, {"page": "", "repo": "octo/hello"})
+        assert refused.status_code == 400
+        assert refused.json()["error"]["fields"] == {"page": ["This field may not be blank."]}

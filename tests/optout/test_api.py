@@ -187,7 +187,7 @@ def test_the_owner_api_is_in_the_openapi_schema(client) -> None:
         "/api/v1/requests/{public_id}/withdraw/",
     } <= set(schema["paths"])
     verify = schema["paths"]["/api/v1/requests/{public_id}/verify/"]["post"]
-    assert set(verify["responses"]) == {"200", "202", "400", "404", "409", "429"}
+    assert set(verify["responses"]) == {"200", "202", "400", "404", "406", "409", "429"}
     assert verify["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ApiError"
     }
@@ -227,3 +227,15 @@ def test_the_answer_is_the_same_whether_or_not_the_address_has_that_subject_open
     assert _masked(while_open.json()) == _masked(while_none.json())
     assert [line["outcome"] for line in while_open.json()["lines"]] == ["accepted", "accepted"]
     assert while_open.json()["id"] != while_none.json()["id"]
+
+
+@pytest.mark.parametrize("reason", [0, False, ["why"]])
+def test_a_reason_that_is_not_text_is_refused(client, reason) -> None:
+    response = client.post(
+        BASE,
+        {"subjects": ["octo/hello"], "contact_email": "o@example.org", "reason": reason},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["reason"]
+    assert not RemovalRequest.objects.exists()

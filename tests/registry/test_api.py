@@ -145,6 +145,13 @@ def test_bulk_check_writes_what_drfs_json_renderer_would(client, auth) -> None:
     assert b"\\u2028" in response.content and "\u2028".encode() not in response.content
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", ""])
+def test_bulk_check_of_nothing_checks_nothing(client, auth, content_type) -> None:
+    response = client.generic("POST", "/api/v1/check", b"", content_type, **auth)
+    assert response.status_code == 200
+    assert (response.json()["checked"], response.json()["results"]) == (0, [])
+
+
 def test_bulk_check_needs_a_token(client) -> None:
     response = client.post("/api/v1/check", "a/b", content_type="text/plain")
     assert response.status_code == 401
@@ -355,7 +362,8 @@ def test_changes_are_paged_up_to_the_checkpoint(client, auth) -> None:
     assert [(c["action"], c["subject"]) for c in last["changes"]] == [("remove", "github.com/a/b")]
     assert (last["next"], last["complete"]) == (4, True)
     beyond = client.get("/api/v1/exclusions/changes", {"since": 9}, **auth)
-    assert beyond.status_code == 400
+    assert (beyond.status_code, beyond.json()["error"]["code"]) == (404, "not_found")
+    assert "since=9 is beyond" in beyond.json()["error"]["message"]
 
 
 def test_the_checkpoint_and_key_verify_together(client) -> None:
@@ -404,11 +412,19 @@ def test_consistency_proofs_verify_and_bad_sizes_are_refused(client) -> None:
         second_root=checkpoint_at(4).root_hash,
         proof=[base64.b64decode(h) for h in proof["hashes"]],
     )
-    bad = client.get("/api/v1/log/proof/consistency", {"first": 3, "second": 9})
-    assert bad.status_code == 400
-    assert "beyond" in bad.json()["error"]["fields"]["second"][0]
+    # A tree the log has not reached is not there (yet): 404. Sizes that can name no proof
+    # are the caller's mistake: 400, on the parameter at fault.
+    beyond = client.get("/api/v1/log/proof/consistency", {"first": 3, "second": 9})
+    assert (beyond.status_code, beyond.json()["error"]["code"]) == (404, "not_found")
+    assert "size 9 is beyond it" in beyond.json()["error"]["message"]
+    beyond = client.get("/api/v1/log/proof/inclusion", {"index": 0, "size": 9})
+    assert beyond.status_code == 404
     bad = client.get("/api/v1/log/proof/inclusion", {"index": 4, "size": 4})
-    assert "below size" in bad.json()["error"]["fields"]["size"][0]
+    assert bad.status_code == 400
+    assert "below size" in bad.json()["error"]["fields"]["index"][0]
+    bad = client.get("/api/v1/log/proof/consistency", {"first": 3, "second": 2})
+    assert bad.status_code == 400
+    assert "must not exceed" in bad.json()["error"]["fields"]["first"][0]
 
 
 def test_export_at_an_earlier_signed_checkpoint_gives_that_set(client, auth) -> None:

@@ -48,7 +48,7 @@ def test_nesting_inside_a_valid_object_is_refused_too(anyone, auth) -> None:
 def test_a_json_body_over_the_upload_limit_is_refused(anyone, auth, settings, path) -> None:
     body = '{"repos": ["' + "x" * 3_000_000 + '"]}'
     response = anyone.post(path, body, content_type="application/json", **auth)
-    error = _error(response, 400, "too_large")
+    error = _error(response, 413, "too_large")
     assert f"over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes" in error["message"]
 
 
@@ -59,3 +59,48 @@ def test_a_bad_host_header_is_refused_in_the_error_shape(anyone) -> None:
 
 def test_an_unknown_api_path_is_a_404_in_the_error_shape(anyone) -> None:
     _error(anyone.get("/api/v1/nothing-here"), 404, "not_found")
+
+
+def test_a_plain_text_bulk_check_over_its_limit_is_a_413(anyone, auth) -> None:
+    body = ("github.com/octo/hello\n" * 400_000).encode()  # 8.8 MB
+    response = anyone.post("/api/v1/check", body, content_type="text/plain", **auth)
+    assert "over 8,388,608 bytes" in _error(response, 413, "too_large")["message"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/log/checkpoint", "/api/v1/log/key", "/api/v1/receipts/checkpoint"]
+)
+def test_a_text_endpoint_answers_a_client_that_asks_for_text(anyone, path) -> None:
+    response = anyone.get(path, HTTP_ACCEPT="text/plain")
+    assert (response.status_code, response["Content-Type"]) == (200, "text/plain; charset=utf-8")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/check?repo=a/b", "/api/v1/datasets/", "/api/v1/requests/x/"]
+)
+def test_a_browser_asking_for_html_gets_json_or_a_406_never_a_page(anyone, path) -> None:
+    browser = anyone.get(path, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert browser["Content-Type"] == "application/json"
+    _error(anyone.get(path, HTTP_ACCEPT="text/html"), 406, "not_acceptable")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/log/key",
+        "/api/v1/datasets/",
+        "/api/v1/transparency",
+        "/api/v1/requests/",
+        "/api/v1/nothing-here",
+        "/.well-known/opt-out-log-key",
+    ],
+)
+def test_a_bad_host_is_refused_in_the_error_shape_on_every_api_path(anyone, path) -> None:
+    _error(anyone.get(path, HTTP_HOST="evil.example"), 400, "bad_host")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/check", "/api/v1/requests/", "/api/v1/receipts/"])
+def test_a_form_body_of_many_fields_is_an_unsupported_media_type(anyone, auth, path) -> None:
+    body = "&".join(f"x{i}=1" for i in range(1500))
+    response = anyone.post(path, body, content_type="application/x-www-form-urlencoded", **auth)
+    _error(response, 415, "unsupported_media_type")

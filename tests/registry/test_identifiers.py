@@ -23,6 +23,7 @@ from registry.identifiers import (
     parse_identifiers,
     render_identifier,
 )
+from tests import identifier_strategies
 
 REPO = ExclusionKind.REPOSITORY
 NAMESPACE = ExclusionKind.NAMESPACE
@@ -121,36 +122,9 @@ def test_it_rejects_with_a_reason(text: str, message: str) -> None:
 
 # --- properties -------------------------------------------------------------------------
 
-_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-
-def _names(rule: NameRule, separators: str, max_chunks: int = 4) -> st.SearchStrategy[str]:
-    """Names built as alphanumeric chunks joined by single separators, then checked."""
-    chunk = st.text(alphabet=_ALNUM, min_size=1, max_size=8)
-    joined = st.tuples(
-        chunk, st.lists(st.tuples(st.sampled_from(separators), chunk), max_size=max_chunks)
-    ).map(lambda parts: parts[0] + "".join(sep + text for sep, text in parts[1]))
-    return joined.filter(lambda name: rule.problem(name) is None)
-
-
-@st.composite
-def identifiers(draw: st.DrawFn) -> Identifier:
-    forge = draw(st.sampled_from([*DEFAULT_FORGES, CASE_SENSITIVE_FORGE]))
-    separators = "-" if forge.host == "github.com" else "-_."
-    owner = draw(
-        _names(forge.owner_rule, separators).filter(
-            lambda o: o.lower() not in forge.reserved_owners
-        )
-    )
-    groups = [owner]
-    if forge.nested_groups:
-        groups += draw(st.lists(_names(forge.subgroup_rule, "-_."), max_size=3))
-    if draw(st.booleans()):
-        segments = [*groups, draw(_names(forge.name_rule, "-_."))]
-        kind = REPO
-    else:
-        segments, kind = groups, NAMESPACE
-    return Identifier(kind=kind, canonical="/".join([forge.host, *map(forge.fold, segments)]))
+def identifiers() -> st.SearchStrategy[Identifier]:
+    return identifier_strategies.identifiers(forges=[*DEFAULT_FORGES, CASE_SENSITIVE_FORGE])
 
 
 PROPERTY_SETTINGS = hypothesis_settings(
@@ -183,7 +157,7 @@ def test_case_is_folded_only_where_the_forge_ignores_it(
 
 
 _HOSTILE_ALPHABET = st.sampled_from(
-    [*list(_ALNUM[:6] + "./:@-_*?#%~ \t\\[]"), "github.com", "gitlab.com", "git@", "https://"]
+    [*list("abcdef" + "./:@-_*?#%~ \t\\[]"), "github.com", "gitlab.com", "git@", "https://"]
 )
 
 
@@ -253,8 +227,8 @@ _EDGE_SEGMENTS = [
     *["İ", "\u212a", "ß", "é", "ǅ", "a\u200bb", "a\x00", "a b", "%41", "a\\b", "*", "a:b"],
 ]
 _SEGMENT = st.one_of(
-    _names(DEFAULT_FORGES[0].owner_rule, "-"),
-    _names(DEFAULT_FORGES[1].name_rule, "-_."),
+    identifier_strategies.names(DEFAULT_FORGES[0].owner_rule, "-"),
+    identifier_strategies.names(DEFAULT_FORGES[1].name_rule, "-_."),
     st.sampled_from(_EDGE_SEGMENTS),
     st.text(alphabet="aZz09.-_", min_size=1, max_size=12),
     st.text(max_size=6),

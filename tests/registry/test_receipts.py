@@ -142,10 +142,40 @@ def test_the_api_takes_a_receipt_and_reports_each_user(acme, client) -> None:
     assert "acme" in page and "acme-code" in page and "up to date" in page
     proof = client.get("/api/v1/receipts/proof/inclusion?index=0&size=1").json()
     assert proof == {"index": 0, "size": 1, "hashes": []}
-    assert client.get("/api/v1/receipts/proof/inclusion?index=3&size=9").status_code == 400
     consistency = client.get("/api/v1/receipts/proof/consistency?first=1&second=1").json()
     assert consistency == {"first": 1, "second": 1, "hashes": []}
-    assert client.get("/api/v1/receipts/proof/consistency?first=2&second=5").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code", "fields"),
+    [
+        ("inclusion?index=0&size=9", 404, "not_found", {}),
+        ("consistency?first=0&second=5", 404, "not_found", {}),
+        (
+            "inclusion?index=3&size=1",
+            400,
+            "invalid",
+            {"index": ["index (3) must be below size (1)."]},
+        ),
+        (
+            "consistency?first=1&second=0",
+            400,
+            "invalid",
+            {"first": ["first (1) must not exceed second (0)."]},
+        ),
+    ],
+)
+def test_a_receipts_proof_that_cannot_be_given_is_refused_in_the_error_shape(
+    acme, client, query, status, code, fields
+) -> None:
+    _, _, key = acme
+    auth = {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
+    client.post("/api/v1/receipts/", _note(), content_type="text/plain", **auth)
+    response = client.get(f"/api/v1/receipts/proof/{query}")
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert (error["code"], error["fields"]) == (code, fields)
+    assert "ErrorDetail" not in error["message"]  # a sentence, not a Python repr
 
 
 def test_maintainers_register_users_and_keys_in_the_admin_and_cannot_edit_them(acme, client):
