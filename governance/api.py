@@ -25,7 +25,13 @@ from governance.selectors import next_release_at, published_versions
 from governance.version_files import CHANGELOG_PAGE, changelog_page
 from optout.lookup import lookup
 from optout.transparency import transparency_figures
-from registry.api.common import ErrorSerializer, NamespaceField, RepositoryField, reject_blank
+from registry.api.common import (
+    ErrorSerializer,
+    NamespaceField,
+    RepositoryField,
+    StrictCharField,
+    reject_blank,
+)
 from registry.enums import ExclusionKind
 from registry.identifiers import IdentifierError, parse_identifier
 
@@ -332,7 +338,7 @@ class ChangelogView(APIView):
         )
 
     class ChangelogQuerySerializer(serializers.Serializer):
-        q = serializers.CharField(
+        q = StrictCharField(
             required=False, allow_blank=True, max_length=200, help_text="Search text; empty: all."
         )
         page = serializers.IntegerField(required=False, min_value=1, default=1)

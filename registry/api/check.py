@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -95,7 +94,7 @@ class CheckView(PublicMixin, APIView):
         a third of a check's CPU), with the same throttle, answer and headers as ``get``
         (tests/registry/test_api.py holds both answers equal for any input). Everything else
         takes DRF's cycle, so each error comes from one place: a token, another method or
-        parameter, an ``Accept`` that may get HTML, input the serializer or the parser refuses,
+        parameter, an ``Accept`` that may get a 406, input the serializer or the parser refuses,
         a caller over the limit (counted once more on its way to the 429)."""
         repo = _plain_repo(request)
         if repo is not None:
@@ -111,7 +110,6 @@ class CheckView(PublicMixin, APIView):
             ):
                 response = json_response(_answer(identifier.canonical))
                 response["Allow"] = ", ".join(self.allowed_methods)
-                patch_vary_headers(response, ["Accept"])
                 return response
         return super().dispatch(request, *args, **kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from django.core.validators import RegexValidator
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers, status
@@ -32,9 +33,27 @@ def json_response(body: object) -> HttpResponse:
     return HttpResponse(encoded, content_type="application/json")
 
 
+# DRF refuses a NUL in any text field; the schema says so with this pattern.
+NO_NUL = r"^[^\x00]*$"
+
+
+class _NulPattern(RegexValidator):
+    """States DRF's refusal of NUL in the schema (drf-spectacular writes a RegexValidator as
+    ``pattern``) and refuses nothing itself: DRF's own validator does, in its own words."""
+
+    def __call__(self, value: object) -> None:
+        return None
+
+
 class StrictCharField(serializers.CharField):
     """A string, and only a string: DRF would turn ``0`` or ``false`` into text, which the
-    schema (``type: string``) says is invalid."""
+    schema (``type: string``) says is invalid. The schema also states DRF's refusal of NUL."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # With allow_blank, drf-spectacular writes oneOf [this pattern, maxLength 0]: the
+        # pattern must then refuse "" too, or "" would match both and be called invalid.
+        self.validators.append(_NulPattern(NO_NUL if not self.allow_blank else r"^[^\x00]+$"))
 
     def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str):
@@ -51,6 +70,7 @@ def _identifier_schema(fmt: str, what: str) -> dict[str, Any]:
         "format": fmt,
         "minLength": 1,
         "maxLength": IDENTIFIER_MAX_LENGTH,
+        "pattern": NO_NUL,
         "description": f"{what}, in any form people paste (registry/identifiers.py): a URL, "
         "an SSH address, host/owner/name, or owner/name for github.com.",
     }
