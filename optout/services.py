@@ -181,13 +181,15 @@ def request_transition(
             update_fields.append("applied_from_log_size")
         elif to_status == RequestStatus.WITHDRAWN and from_status in EXCLUDING_STATUSES:
             for subject in request.subjects.all():
-                registry_services.exclusion_remove(
+                removed = registry_services.exclusion_remove(
                     kind=subject.kind,
                     subject=subject.subject,
                     cause=request.cause,
                     reason=reason or "withdrawn by the owner",
                     only_if_caused_by=request.cause,
                 )
+                if removed is not None:
+                    _hand_over_exclusion(request, kind=subject.kind, subject=subject.subject)
         request.status = to_status
         request.save(update_fields=update_fields)
         _record_event(
@@ -206,6 +208,22 @@ def request_transition(
                 reason="approved automatically (OPTOUT_AUTO_APPROVE)",
             )
     return request
+
+
+def _hand_over_exclusion(withdrawn: RemovalRequest, *, kind: str, subject: str) -> None:
+    """Another approved or applied request naming ``subject`` relied on the exclusion the
+    withdrawn request caused (its own approval found it there): the subject stays excluded,
+    now for that request, the oldest first. The log says both: removed, added again."""
+    heir = (
+        RemovalRequest.objects.filter(
+            status__in=EXCLUDING_STATUSES, subjects__kind=kind, subjects__subject=subject
+        )
+        .exclude(id=withdrawn.id)
+        .order_by("created_at", "id")
+        .first()
+    )
+    if heir is not None:
+        registry_services.exclusion_add(kind=kind, subject=subject, cause=heir.cause)
 
 
 def requests_mark_applied(

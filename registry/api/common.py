@@ -70,7 +70,6 @@ def _identifier_schema(fmt: str, what: str) -> dict[str, Any]:
         "format": fmt,
         "minLength": 1,
         "maxLength": IDENTIFIER_MAX_LENGTH,
-        "pattern": NO_NUL,
         "description": f"{what}, in any form people paste (registry/identifiers.py): a URL, "
         "an SSH address, host/owner/name, or owner/name for github.com.",
     }

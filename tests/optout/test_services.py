@@ -63,6 +63,20 @@ def test_withdrawing_an_approved_request_removes_its_exclusion() -> None:
     assert not Exclusion.objects.filter(active=True).exists()
 
 
+def test_withdrawing_one_of_two_approved_requests_keeps_the_other_ones_exclusion() -> None:
+    # Both asked before either was approved; the second's approval found the exclusion there.
+    first = make_request(["octo/a"])
+    second = make_request(["octo/a"], email="other@example.org")
+    approve(first)
+    approve(second)
+    request_transition(request_id=first.id, to_status=RequestStatus.WITHDRAWN, actor_label="owner")
+    assert list(Exclusion.objects.filter(active=True).values_list("subject", "cause")) == [
+        ("github.com/octo/a", second.cause)
+    ]
+    request_transition(request_id=second.id, to_status=RequestStatus.WITHDRAWN, actor_label="owner")
+    assert not Exclusion.objects.filter(active=True).exists()
+
+
 def test_auto_approval_approves_on_verification(settings) -> None:
     settings.OPTOUT_AUTO_APPROVE = True
     request = make_request(["octo/hello"])
