@@ -49,8 +49,12 @@ class StrictCharField(serializers.CharField):
     """A string, and only a string: DRF would turn ``0`` or ``false`` into text, which the
     schema (``type: string``) says is invalid. The schema also states DRF's refusal of NUL."""
 
+    states_nul_refusal = True
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if not self.states_nul_refusal:
+            return
         # With allow_blank, drf-spectacular writes oneOf [this pattern, maxLength 0]: the
         # pattern must then refuse "" too, or "" would match both and be called invalid.
         self.validators.append(_NulPattern(NO_NUL if not self.allow_blank else r"^[^\x00]+$"))
@@ -78,7 +82,10 @@ def _identifier_schema(fmt: str, what: str) -> dict[str, Any]:
 @extend_schema_field(_identifier_schema("repository", "A repository"))
 class RepositoryField(StrictCharField):
     """A repository as people paste it. OpenAPI has no way to state the parser's rules (the
-    forges, their name rules): the schema names them as the ``repository`` format."""
+    forges, their name rules): the schema names them as the ``repository`` format. (No NUL
+    pattern: schemathesis would generate from it rather than from the format.)"""
+
+    states_nul_refusal = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=IDENTIFIER_MAX_LENGTH, **kwargs)
