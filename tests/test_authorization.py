@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.test import Client
@@ -32,8 +34,11 @@ from governance.releases import release_start
 from optout.links import status_page_path, status_token_for
 from optout.models import RemovalRequest
 from optout.status_cookie import COOKIE_NAME
+from registry import notes, receipts_format
+from registry.checkpoints import checkpoint_signed
 from registry.enums import TokenScope
 from registry.models import PipelineToken
+from registry.receipts import downstream_key_add, downstream_user_register, receipt_submit
 from registry.tokens import token_create
 from tests.factories import approve, make_dataset, make_request
 
@@ -413,6 +418,23 @@ def _reviewer_group() -> Group:
     return Group.objects.get(name="reviewer")
 
 
+def _one_receipt(token: PipelineToken) -> None:
+    key = Ed25519PrivateKey.generate()
+    user = downstream_user_register(name="reader", token=token)
+    downstream_key_add(user=user, verifier_key=str(notes.verifier_key_for("reader-1", key)))
+    body = receipts_format.ReceiptBody(
+        origin=settings.LOG_NAME,
+        user="reader",
+        dataset="reader-code",
+        size=1,
+        root=checkpoint_signed(1).root_hash,
+        manifest_sha256="",
+        applied_at=timezone.now(),
+    )
+    note = notes.sign_note(receipts_format.receipt_text(body), "reader-1", key)
+    receipt_submit(note=note, token=token)
+
+
 def _build_world(tmp_path) -> World:
     dataset = make_dataset(tmp_path)
     a = approve(make_request(["github.com/owner-00001/repo-a"], email="a@example.org"))
@@ -422,7 +444,8 @@ def _build_world(tmp_path) -> World:
     reviewer = User.objects.create_user("rita", password="pw-rita-123456", is_staff=True)
     reviewer.groups.add(_reviewer_group())
     superuser = User.objects.create_superuser("root", "r@example.org", "pw-root-123456")
-    _, good = token_create(name="reader", scopes=[TokenScope.REGISTRY_READ])
+    good_token, good = token_create(name="reader", scopes=[TokenScope.REGISTRY_READ])
+    _one_receipt(good_token)  # so that the receipts log's proofs have an entry to prove
     _, unscoped = PipelineToken.objects.create_key(name="no scope", scopes="")
     expired_token, expired = token_create(name="expired", scopes=[TokenScope.REGISTRY_READ])
     PipelineToken.objects.filter(id=expired_token.id).update(
