@@ -2,12 +2,16 @@
 
 ``RELEASE_CRASH_AT=<step>`` in the environment makes ``crash_point(<step>)`` call
 ``os._exit``: no ``finally`` blocks, no transaction rollback handlers, no flushing, as
-when a machine loses power or the OOM killer strikes. Unset, it costs one lookup.
+when a machine loses power or the OOM killer strikes. ``RELEASE_STALL_AT=<step>`` makes
+it wait ``STALL_SECONDS`` there instead, holding what the step holds (its database
+connection), so that a fault test can strike mid-step however fast the machine is.
+Unset, each costs one lookup.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 CRASH_STEPS = (
     "planned",
@@ -21,8 +25,11 @@ CRASH_STEPS = (
     "db_committed",
 )
 CRASH_EXIT_CODE = 86
+STALL_SECONDS = 2.0
 
 
 def crash_point(step: str) -> None:
     if os.environ.get("RELEASE_CRASH_AT") == step:
         os._exit(CRASH_EXIT_CODE)
+    if os.environ.get("RELEASE_STALL_AT") == step:
+        time.sleep(STALL_SECONDS)

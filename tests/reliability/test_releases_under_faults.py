@@ -198,7 +198,9 @@ def test_a_whole_worker_killed_mid_release_resumes_after_a_restart(site: Stack, 
 
 def test_database_connections_cut_mid_release_resume_by_themselves(site: Stack, figure):
     beat = site.beat(**FAST_RECONCILER)
-    worker = site.worker("w-pg", **FAST_RECONCILER)
+    # Each shard holds its connection for a while after writing, so that on a fast machine
+    # too the cut lands mid-release rather than after a small release has finished.
+    worker = site.worker("w-pg", RELEASE_STALL_AT="shard_written", **FAST_RECONCILER)
     cut = []
     with VisibilityWatcher(site) as watcher:
         for _ in range(3):
