@@ -24,6 +24,7 @@ ORDER = [RequestStatus.PENDING_VERIFICATION, *[status for status, _ in STEPS[1:]
 class Step:
     label: str
     state: str  # done, current, upcoming, or skipped (the request ended before it)
+    current: bool  # the step the request is at now (the last one, done, once applied)
     at: datetime | None  # when it was reached
     expected: str  # for an upcoming step: when, in words
 
@@ -52,9 +53,9 @@ def request_steps(request: RemovalRequest, *, release: NextRelease) -> list[Step
     steps = []
     for index, (status, label) in enumerate(STEPS):
         at = request.created_at if status is None else reached.get(status)
-        if not ended and index == position:
+        if not ended and index == position and request.status != RequestStatus.APPLIED:
             state = "current"
-        elif (not ended and index < position) or (ended and at is not None):
+        elif (not ended and index <= position) or (ended and at is not None):
             state = "done"
         elif ended:
             state = "skipped"
@@ -64,6 +65,7 @@ def request_steps(request: RemovalRequest, *, release: NextRelease) -> list[Step
             Step(
                 label=label,
                 state=state,
+                current=not ended and index == position,
                 at=at if state in ("done", "current") else None,
                 expected=expected.get(status, "") if state == "upcoming" else "",
             )

@@ -313,7 +313,7 @@ def test_asking_for_links_too_often_is_refused(client) -> None:
     assert "Try again in an hour" in response.content.decode()
 
 
-def test_the_status_page_shows_the_steps_and_hides_the_next_release_once_applied(
+def test_the_status_page_shows_the_steps_done_and_hides_the_next_release_once_applied(
     client, tmp_path
 ) -> None:
     request = approve(make_request(["octo/steps"]))
@@ -324,6 +324,10 @@ def test_the_status_page_shows_the_steps_and_hides_the_next_release_once_applied
     applied = client.get(link).content.decode()
 
     assert 'aria-current="step"' in approved
+    assert (
+        '<li class="step done" aria-current="step">\n      <span class="step-label">In a published'
+        in (applied)
+    )  # the last step is done, not still under way
     assert "Next dataset release" in approved
     assert "Next dataset release" not in applied
     assert "Withdraw (opt back in)" in applied
