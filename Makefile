@@ -34,8 +34,12 @@ run: migrate
 	@echo "Serving http://$(HOST):$(PORT)/"
 	$(DEV) $(SITE) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The suite runs in TEST_PROCESSES processes (pytest-xdist), a whole test file to one
+# process: each has its own test database, Celery worker and queue; a file's module-wide
+# fixtures (the reliability suite's stacks) stay in one process.
+TEST_PROCESSES ?= 2
 test: $(BIN)/.dev-installed .env
-	$(DEV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(DEV) $(BIN)/python -m pytest --numprocesses=$(TEST_PROCESSES) --dist=loadfile $(PYTEST_ARGS)
 
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .

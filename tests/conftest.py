@@ -69,6 +69,23 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {engine}; worker tests: {worker}"
 
 
+# The reliability suite's measured figures (tests/reliability/conftest.py's ``figure``), in
+# the order their tests ran; they travel in each report, so xdist's processes send them here.
+FIGURES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        FIGURES.extend(text for key, text in report.user_properties if key == "reliability figure")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not MISSING_SERVICES:
         return

@@ -25,7 +25,7 @@ CRASH_STEPS = (
     "db_committed",
 )
 CRASH_EXIT_CODE = 86
-STALL_SECONDS = 2.0
+STALL_SECONDS = 0.5
 
 
 def crash_point(step: str) -> None:

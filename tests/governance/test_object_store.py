@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import requests
 import s3fs
 from moto.server import ThreadedMotoServer
 
@@ -30,13 +31,15 @@ def s3(monkeypatch) -> Iterator[s3fs.S3FileSystem]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto's backends live as long as the process: start from an empty store.
+    requests.post(f"http://{host}:{port}/moto-api/reset", timeout=30).raise_for_status()
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     s3fs.S3FileSystem.clear_instance_cache()
     fs = s3fs.S3FileSystem()
-    fs.makedirs("datasets", exist_ok=True)  # moto keeps buckets for the process's life
+    fs.makedirs("datasets", exist_ok=True)
     try:
         yield fs
     finally:
