@@ -4,7 +4,6 @@ open pages unaffected, and a cache that is down degrades to unthrottled, never t
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 from django.test import Client
@@ -121,21 +120,6 @@ def test_wrong_tokens_are_logged_with_the_address_and_never_the_token(limit, cap
     (record,) = [r for r in caplog.records if r.name == "optout.token_throttle"]
     assert record.getMessage() == f"Wrong status token for request {request.public_id} from {THIEF}"
     assert "a-guess-to-find" not in caplog.text
-
-
-@pytest.fixture
-def cache_down(settings):
-    """The cache is a Redis nobody listens on."""
-    with socket.socket() as probe:  # a loopback port that was free a moment ago
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": settings.REDIS_URL,
-        }
-    }
 
 
 def test_with_the_cache_down_tokens_are_checked_uncounted_never_a_500(
