@@ -46,31 +46,23 @@ class TiledLog:
     prefix: str  # folder in the public store
     mirror: str  # its PublishedMirror row
     nodes: type[models.Model]  # stored perfect subtrees: position, hash
-    leaves: Callable[[int, int], Iterable[str]]  # the leaf texts of [start, end), in order
+    entries: type[models.Model]  # its leaves: index, leaf (the leaf's text)
 
     @property
     def checkpoint(self) -> str:
         return f"{self.prefix}/checkpoint"
 
-
-def _log_leaves(start: int, end: int) -> Iterable[str]:
-    return (
-        LogEntry.objects.filter(index__gte=start, index__lt=end)
-        .order_by("index")
-        .values_list("leaf", flat=True)
-    )
-
-
-def _receipt_leaves(start: int, end: int) -> Iterable[str]:
-    return (
-        Receipt.objects.filter(index__gte=start, index__lt=end)
-        .order_by("index")
-        .values_list("leaf", flat=True)
-    )
+    def leaves(self, start: int, end: int) -> Iterable[str]:
+        """The leaf texts of [start, end), in order."""
+        return (
+            self.entries.objects.filter(index__gte=start, index__lt=end)
+            .order_by("index")
+            .values_list("leaf", flat=True)
+        )
 
 
-REGISTRY_LOG = TiledLog("log", "tiles", MerkleNode, _log_leaves)
-RECEIPTS_LOG = TiledLog("receipts", "receipt-tiles", ReceiptNode, _receipt_leaves)
+REGISTRY_LOG = TiledLog("log", "tiles", MerkleNode, LogEntry)
+RECEIPTS_LOG = TiledLog("receipts", "receipt-tiles", ReceiptNode, Receipt)
 PREFIX = REGISTRY_LOG.prefix
 CHECKPOINT = REGISTRY_LOG.checkpoint
 

@@ -69,14 +69,26 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {engine}; worker tests: {worker}"
 
 
-# The reliability suite's measured figures (tests/reliability/conftest.py's ``figure``), in
-# the order their tests ran; they travel in each report, so xdist's processes send them here.
+# The reliability suite's measured figures, printed at the end of the run in the order their
+# tests ran. Each travels in its test's report (a user property), so xdist's processes send
+# them to the one that prints.
+FIGURE = "reliability figure"
 FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figure(request: pytest.FixtureRequest):
+    """Record a measured figure, printed with the others at the end of the run."""
+
+    def record(name: str, value: object) -> None:
+        request.node.user_properties.append((FIGURE, f"{request.node.name}: {name} = {value}"))
+
+    return record
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call":
-        FIGURES.extend(text for key, text in report.user_properties if key == "reliability figure")
+        FIGURES.extend(text for key, text in report.user_properties if key == FIGURE)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -22,13 +22,17 @@ from registry.api.common import (
 )
 from registry.api.parsers import JSONParser
 from registry.enums import ExclusionKind
-from registry.identifiers import IdentifierError, parse_identifier, parse_identifiers
+from registry.identifiers import (
+    MAX_INPUT_LENGTH,
+    IdentifierError,
+    parse_identifier,
+    parse_identifiers,
+)
 from registry.selectors import exclusions_matching_many, repository_check
 from registry.throttles import PageThrottle
 from registry.tokens import HasRegistryRead
 
 BULK_MAX = 10_000
-REPO_MAX = 600  # characters of the single check's ``repo``
 # What DRF's content negotiation answers with JSON for this view (its other renderer is the
 # browsable API's HTML).
 _JSON_ACCEPTS = frozenset(["", "*/*", "application/json"])
@@ -72,7 +76,7 @@ def _plain_repo(request: HttpRequest) -> str | None:
         return None
     repo = request.GET["repo"]
     # What the serializer would strip or refuse goes its way (the words of its errors).
-    if not 0 < len(repo) <= REPO_MAX or repo != repo.strip() or "\x00" in repo:
+    if not 0 < len(repo) <= MAX_INPUT_LENGTH or repo != repo.strip() or "\x00" in repo:
         return None
     return repo if repo.isascii() else None
 
@@ -134,7 +138,9 @@ class CheckView(PublicMixin, APIView):
 
     class BulkInputSerializer(serializers.Serializer):
         repos = serializers.ListField(
-            child=StrictCharField(allow_blank=True, max_length=600, trim_whitespace=False),
+            child=StrictCharField(
+                allow_blank=True, max_length=MAX_INPUT_LENGTH, trim_whitespace=False
+            ),
             max_length=BULK_MAX,
             help_text=f"Up to {BULK_MAX:,} repositories, in any form the single check accepts.",
         )

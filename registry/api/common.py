@@ -65,15 +65,12 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-IDENTIFIER_MAX_LENGTH = MAX_INPUT_LENGTH
-
-
 def _identifier_schema(fmt: str, what: str) -> dict[str, Any]:
     return {
         "type": "string",
         "format": fmt,
         "minLength": 1,
-        "maxLength": IDENTIFIER_MAX_LENGTH,
+        "maxLength": MAX_INPUT_LENGTH,
         "description": f"{what}, in any form people paste (registry/identifiers.py): a URL, "
         "an SSH address, host/owner/name, or owner/name for github.com.",
     }
@@ -88,7 +85,7 @@ class RepositoryField(StrictCharField):
     states_nul_refusal = False
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=IDENTIFIER_MAX_LENGTH, **kwargs)
+        super().__init__(max_length=MAX_INPUT_LENGTH, **kwargs)
 
 
 @extend_schema_field(_identifier_schema("namespace", "A user or organisation (host/owner)"))

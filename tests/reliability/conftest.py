@@ -9,18 +9,6 @@ import requests
 
 from tests.reliability.stack import Stack
 
-FIGURE = "reliability figure"  # user property: reaches the report from any test process
-
-
-@pytest.fixture
-def figure(request: pytest.FixtureRequest):
-    """Record a measured figure; tests/conftest.py prints all of them at the end of the run."""
-
-    def record(name: str, value: object) -> None:
-        request.node.user_properties.append((FIGURE, f"{request.node.name}: {name} = {value}"))
-
-    return record
-
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
