@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from registry import merkle, notes
 from registry import receipts_format as fmt
+from registry.log import BeyondTheLog
 from registry.models import (
     DownstreamKey,
     DownstreamUser,
@@ -218,25 +219,23 @@ def receipts_checkpoint(size: int | None = None) -> str:
     return notes.sign_note(text, settings.LOG_NAME, load_signing_key())
 
 
-def _within_receipts_log(size: int, *, field: str) -> None:
+def _within_receipts_log(size: int) -> None:
     current = receipts_size()
     if size > current:
-        raise ReceiptRefused(
-            f"The receipts log has {current} entries; size {size} is beyond it.",
-            field=field,
-            code="not_found",
-        )
+        raise BeyondTheLog(f"The receipts log has {current} entries; size {size} is beyond it.")
 
 
 def receipt_inclusion_proof(index: int, size: int) -> list[bytes]:
-    _within_receipts_log(size, field="size")
+    """Raises ``BeyondTheLog`` for a size the receipts log has not reached, as the
+    registry log's proofs do, and ``ReceiptRefused`` for an index not below it."""
+    _within_receipts_log(size)
     if not 0 <= index < size:
         raise ReceiptRefused(f"index ({index}) must be below size ({size}).", field="index")
     return _ranges_hashes(merkle.inclusion_ranges(index, size))
 
 
 def receipt_consistency_proof(first: int, second: int) -> list[bytes]:
-    _within_receipts_log(second, field="second")
+    _within_receipts_log(second)
     if not 0 <= first <= second:
         raise ReceiptRefused(f"first ({first}) must not exceed second ({second}).", field="first")
     return _ranges_hashes(merkle.consistency_ranges(first, second))

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +29,7 @@ from registry.api.common import (
     PublicMixin,
     TokenMixin,
 )
+from registry.log import BeyondTheLog
 from registry.receipts import (
     ReceiptRefused,
     downstream_status,
@@ -39,17 +40,13 @@ from registry.receipts import (
     receipts_size,
 )
 
-_REFUSAL_STATUS = {"permission_denied": status.HTTP_403_FORBIDDEN, "not_found": 404}
-
 
 def _refused(exc: ReceiptRefused) -> APIException:
     """The service's refusal in the API's error shape: input at fault is a validation error
-    naming its field; a wrong signer a 403; a proof of a tree not there (yet) a 404."""
+    naming its field; a wrong signer a 403."""
     if exc.code == "invalid":
         return serializers.ValidationError({exc.field: [str(exc)]})
-    refused = APIException(str(exc), exc.code)
-    refused.status_code = _REFUSAL_STATUS[exc.code]
-    return refused
+    return PermissionDenied(str(exc), exc.code)
 
 
 def _status_row(row) -> dict:
@@ -159,6 +156,8 @@ def _proof(prove, **sizes: int) -> Response:
     """A proof of the receipts log as JSON: the sizes asked for and the hashes, in base64."""
     try:
         hashes = prove(*sizes.values())
+    except BeyondTheLog as exc:  # well formed; that tree does not exist (yet)
+        raise NotFound(str(exc)) from None
     except ReceiptRefused as exc:
         raise _refused(exc) from None
     return Response({**sizes, "hashes": [base64.b64encode(h).decode() for h in hashes]})
