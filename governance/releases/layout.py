@@ -2,9 +2,10 @@
 
 ``<root>/<dataset>/<version>/`` is a published version (its ``_COMMITTED`` marker holds
 the manifest's SHA-256). Everything whose name starts with a dot is internal:
-``.staging/<version>/`` is a version being built, ``.work/<version>/`` holds per-shard
-changelog parts, and ``.index/<fingerprint>.parquet`` is the repository index of one
-source shard, kept across releases.
+``.staging/<version>/`` is a version being built, ``.work/<version>/`` holds each rewritten
+shard's parts of the changelog and of the repository list, and
+``.index/<fingerprint>.parquet`` is the repository index of one source shard, kept across
+releases.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def staging_path(store: Store, label: str) -> str:
 
 def work_path(store: Store, label: str) -> str:
     return store.path(".work", label)
+
+
+def shard_part_path(store: Store, label: str, part: str, shard: str) -> str:
+    """A rewritten shard's part of its version's metadata, gathered at publish: ``changes``
+    (the changelog's) or ``repositories`` (the repository list's)."""
+    return f"{work_path(store, label)}/{part}/{shard}"
 
 
 def index_path(store: Store, source_fingerprint: str) -> str:

@@ -11,10 +11,12 @@ Sorted by repository, then shard, in small row groups whose repository column ca
 min/max statistics: a reader (``governance.lookup``) opens the footer, picks the row
 group(s) whose range can hold a repository or an owner's prefix, and reads only those.
 
-Built from the per-source-shard indexes the shard tasks keep (``.index/<fingerprint>``),
-minus what the version's checkpoint excludes, so it costs reading those small files, not
-the data. A shard whose index is missing (deleted by hand) is read from its published
-data file instead: slower, same answer.
+Merged from one part per shard, each sorted by repository. A rewritten shard's task left
+its part (``shard_index.kept_repositories``) in the version's work folder, so the publish
+step, which runs alone after the shards, reads and merges small sorted files. A reused
+shard has none: its part is its source shard's index (``.index/<fingerprint>``, kept by
+the shard tasks) minus what the version's checkpoint excludes, or, if that index is gone
+(deleted by hand), its published data file read again: slower, same answer.
 
 An exclusion-only release that only adds exclusions (same source snapshot and filter as
 the previous version) derives its list from the previous version's: those rows minus
@@ -30,13 +32,14 @@ import pyarrow.parquet as pq
 
 from governance.enums import VersionStatus
 from governance.models import DatasetVersion, ShardBuild
-from governance.releases.layout import final_path, index_path
+from governance.releases.layout import final_path, index_path, shard_part_path
 from governance.releases.matching import (
     canonical_repositories,
     compiled_exclusions_at,
     excluded,
     exclusions_added_removed_between,
 )
+from governance.releases.shard_index import rows_by_repository
 from governance.releases.storage import Store, WriteResult
 
 REPOSITORIES_NAME = "repositories.parquet"
@@ -56,31 +59,34 @@ def repository_list(
     derived = _derived(store, version, shards)
     if derived is not None:
         return derived
-    exclusions = compiled_exclusions_at(version.log_size, version.root_hash)
     parts = []
-    for shard in shards:
-        path = index_path(store, shard.source_fingerprint)
-        if store.exists(path):
-            with store.open_read(path) as handle:
-                runs = pq.read_table(handle, columns=["repository", "rows"])
-            runs = runs.filter(pc.invert(excluded(runs.column("repository"), exclusions)))
-        else:
-            runs = _runs_from_data(store, version, f"{built}/{shard.name}")
-        # A repository split over several runs (data not grouped by repository) is summed.
-        grouped = runs.group_by("repository").aggregate([("rows", "sum")])
+    for shard in sorted(shards, key=lambda s: s.name):
+        part = _shard_part(store, version, shard, built)
+        shard_names = pa.array([shard.name] * part.num_rows, pa.string())
         parts.append(
-            pa.table(
-                {
-                    "repository": grouped.column("repository"),
-                    "shard": pa.array([shard.name] * grouped.num_rows, pa.string()),
-                    "rows": grouped.column("rows_sum"),
-                },
-                schema=SCHEMA,
-            )
+            pa.table([part.column("repository"), shard_names, part.column("rows")], schema=SCHEMA)
         )
     table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
-    table = table.filter(pc.greater(table.column("rows"), 0))
-    return table.sort_by([("repository", "ascending"), ("shard", "ascending")])
+    # Arrow's sort is stable and the parts come in shard order, so this sorts by repository,
+    # then shard. Each part is sorted already, which makes it a merge of sorted runs.
+    return table.sort_by("repository")
+
+
+def _shard_part(store: Store, version: DatasetVersion, shard: ShardBuild, built: str) -> pa.Table:
+    """The repositories ``version`` keeps from ``shard`` with their rows, sorted."""
+    path = shard_part_path(store, version.version, "repositories", shard.name)
+    if store.exists(path):
+        with store.open_read(path) as handle:
+            return pq.read_table(handle, columns=["repository", "rows"])
+    path = index_path(store, shard.source_fingerprint)
+    if store.exists(path):
+        with store.open_read(path) as handle:
+            runs = pq.read_table(handle, columns=["repository", "rows"])
+        exclusions = compiled_exclusions_at(version.log_size, version.root_hash)
+        runs = runs.filter(pc.invert(excluded(runs.column("repository"), exclusions)))
+    else:
+        runs = _runs_from_data(store, version, f"{built}/{shard.name}")
+    return rows_by_repository(runs)
 
 
 def _derived(store: Store, version: DatasetVersion, shards: list[ShardBuild]) -> pa.Table | None:

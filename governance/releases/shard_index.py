@@ -1,4 +1,5 @@
-"""What a shard's repository column decides: the rows kept, its index, its changes.
+"""What a shard's repository column decides: the rows kept, its index, the repositories
+it keeps, its changes.
 
 Worked out once per shard from that one column, before the rows are streamed. The column
 is first cut into runs of equal consecutive names (Stack-v2-like shards keep each
@@ -64,6 +65,25 @@ def repository_index(runs: pa.Table) -> pa.Table:
     the shard's rows takes.
     """
     return runs.select(["repository", "rows"]).filter(pc.is_valid(pc.field("repository")))
+
+
+def kept_repositories(runs: pa.Table) -> pa.Table:
+    """The repositories of the shard that the release keeps: the shard's part of the
+    version's repository list, which the publish step merges (``repository_list.py``).
+    Worked out here, in each shard's task, so that the publish step, which runs alone,
+    only merges small sorted parts."""
+    kept = runs.filter(pc.is_valid(pc.field("repository")) & pc.is_null(pc.field("subject")))
+    return rows_by_repository(kept)
+
+
+def rows_by_repository(runs: pa.Table) -> pa.Table:
+    """``runs`` (repository, rows) as one row a repository, its runs' rows summed (data not
+    grouped by repository splits one over several runs), sorted by repository."""
+    grouped = runs.group_by("repository").aggregate([("rows", "sum")])
+    table = pa.table(
+        {"repository": grouped.column("repository"), "rows": grouped.column("rows_sum")}
+    )
+    return table.sort_by("repository")
 
 
 # The columns of a shard's changes (``changelog`` reads them back).

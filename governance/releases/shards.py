@@ -29,8 +29,8 @@ from governance.releases.layout import (
     dataset_store,
     final_path,
     index_path,
+    shard_part_path,
     staging_path,
-    work_path,
 )
 from governance.releases.markers import FoundMarker, shard_markers
 from governance.releases.matching import (
@@ -41,6 +41,7 @@ from governance.releases.matching import (
 )
 from governance.releases.shard_index import (
     ShardRepositories,
+    kept_repositories,
     repository_index,
     shard_changes,
     shard_repositories,
@@ -214,13 +215,16 @@ def _rewrite(shard: ShardBuild) -> tuple[dict[str, int | str], list[FoundMarker]
         # The index depends only on the source shard: an earlier release's is kept as it is.
         index_file = index_path(store, shard.source_fingerprint)
         with_index = not store.exists(index_file)
-        changes_file = f"{work_path(store, version.version)}/changes/{shard.name}"
+        parts = {
+            part: shard_part_path(store, version.version, part, shard.name)
+            for part in ("changes", "repositories")
+        }
         decided = time.perf_counter()
-        # The index and changes are small Arrow work: a side thread writes them while this
-        # one writes the rows.
+        # The index and the parts are small Arrow work: a side thread writes them while
+        # this one writes the rows.
         with side_threads("shard-index") as side:
             side(_summarise, store, repositories, before, changed, index_file, with_index,
-                 changes_file)  # fmt: skip
+                 parts)  # fmt: skip
             with store.atomic_writer(target) as (sink, written):
                 write_shard(reader, keep, sink, on_rows=_Progress(shard))
                 crash_point("shard_partial")  # a temporary file, not yet renamed
@@ -276,17 +280,19 @@ def _summarise(
     changed: CompiledExclusions,
     index_file: str,
     with_index: bool,
-    changes_file: str,
+    parts: dict[str, str],
 ) -> None:
-    """Write the shard's repository index (if asked) and its changes between checkpoints.
+    """Write the shard's repository index (if asked), its changes between checkpoints and
+    the repositories it keeps (``parts``: where each goes).
 
-    Either file is whole or absent, and right whatever happens to the shard's own file
-    (the index depends only on the source; a retry writes the changes again).
+    Each file is whole or absent, and right whatever happens to the shard's own file (the
+    index depends only on the source; a retry writes the parts again).
     """
     runs = repositories.runs
     if with_index:
         _write_table(store, index_file, repository_index(runs))
-    _write_table(store, changes_file, shard_changes(runs, before=before, changed=changed))
+    _write_table(store, parts["changes"], shard_changes(runs, before=before, changed=changed))
+    _write_table(store, parts["repositories"], kept_repositories(runs))
 
 
 class _Progress:
@@ -309,7 +315,7 @@ class _Progress:
 
 
 def _write_table(store: Store, path: str, table: pa.Table) -> None:
-    """A shard's index or changes: tables of mostly unique names that the planner and the
+    """A shard's index or parts: tables of mostly unique names that the planner and the
     publish step read whole. lz4 without dictionary or statistics: a dictionary tried on
     unique names never pays, and speed of writing and reading counts more than size."""
     with store.atomic_writer(path) as (hashing, _written):

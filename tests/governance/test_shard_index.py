@@ -9,7 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from governance.releases.matching import NO_EXCLUSIONS, compile_exclusions
-from governance.releases.shard_index import repository_index, shard_changes, shard_repositories
+from governance.releases.shard_index import (
+    kept_repositories,
+    repository_index,
+    shard_changes,
+    shard_repositories,
+)
 from registry.matching import enclosing_namespaces, is_repository_excluded
 from registry.selectors import ExclusionSet
 from tests.governance.exclusion_sets import exclusions_changed
@@ -65,6 +70,24 @@ def test_the_index_counts_every_row_of_each_repository_whatever_its_runs(names) 
     for repository, rows in zip(*index.to_pydict().values(), strict=True):
         indexed[repository] += rows
     assert indexed == counts
+
+
+@given(names=_names, repositories=_repositories, namespaces=_namespaces)
+def test_the_kept_repositories_count_each_kept_row_once_sorted(
+    names, repositories, namespaces
+) -> None:
+    # Chunked, as read from a file with several row groups; split runs must add up.
+    column = pa.chunked_array([pa.array(names[:4], pa.string()), pa.array(names[4:], pa.string())])
+    runs = shard_repositories(column, "gitlab.com", _compiled(repositories, namespaces)).runs
+    kept = kept_repositories(runs).to_pydict()
+    counts = Counter(
+        f"gitlab.com/{name.lower()}"
+        for name in names
+        if name is not None
+        and not is_repository_excluded(f"gitlab.com/{name.lower()}", repositories, namespaces)
+    )
+    assert kept["repository"] == sorted(counts)
+    assert dict(zip(kept["repository"], kept["rows"], strict=True)) == counts
 
 
 @given(
