@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from governance.models import DatasetVersion
-from governance.releases.layout import shard_part_path
+from governance.releases.layout import CHANGES_PART, shard_part_path
 from governance.releases.matching import (
     NO_EXCLUSIONS,
     compiled_exclusions_at,
@@ -54,7 +54,7 @@ def build_changelog(
 ) -> dict[str, Any]:
     parts = []
     for name in shard_names:
-        path = shard_part_path(store, version.version, "changes", name)
+        path = shard_part_path(store, version.version, CHANGES_PART, name)
         if not store.exists(path):
             continue  # a reused shard: nothing in it changed
         with store.open_read(path) as handle:

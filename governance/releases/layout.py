@@ -47,9 +47,13 @@ def work_path(store: Store, label: str) -> str:
     return store.path(".work", label)
 
 
+# A rewritten shard's parts of its version's metadata, gathered at publish.
+CHANGES_PART = "changes"  # the changelog's
+REPOSITORIES_PART = "repositories"  # the repository list's
+
+
 def shard_part_path(store: Store, label: str, part: str, shard: str) -> str:
-    """A rewritten shard's part of its version's metadata, gathered at publish: ``changes``
-    (the changelog's) or ``repositories`` (the repository list's)."""
+    """Where a rewritten shard leaves ``part`` (``CHANGES_PART`` or ``REPOSITORIES_PART``)."""
     return f"{work_path(store, label)}/{part}/{shard}"
 
 

@@ -21,7 +21,7 @@ the shard tasks) minus what the version's checkpoint excludes, or, if that index
 An exclusion-only release that only adds exclusions (same source snapshot and filter as
 the previous version) derives its list from the previous version's: those rows minus
 what the new exclusions cover. It keeps the order, so nothing is sorted again: the cost
-is one read of the previous list, not the indexes of every shard plus a sort.
+is one read of the previous list, not a part for every shard plus a merge.
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ import pyarrow.parquet as pq
 
 from governance.enums import VersionStatus
 from governance.models import DatasetVersion, ShardBuild
-from governance.releases.layout import final_path, index_path, shard_part_path
+from governance.releases.layout import (
+    REPOSITORIES_PART,
+    final_path,
+    index_path,
+    shard_part_path,
+)
 from governance.releases.matching import (
     canonical_repositories,
     compiled_exclusions_at,
@@ -78,7 +83,7 @@ def repository_list(
 
 def _shard_part(store: Store, version: DatasetVersion, shard: ShardBuild, built: str) -> pa.Table:
     """The repositories ``version`` keeps from ``shard`` with their rows, sorted."""
-    path = shard_part_path(store, version.version, "repositories", shard.name)
+    path = shard_part_path(store, version.version, REPOSITORIES_PART, shard.name)
     if store.exists(path):
         with store.open_read(path) as handle:
             return pq.read_table(handle, columns=["repository", "rows"])

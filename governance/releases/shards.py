@@ -25,7 +25,9 @@ from governance.models import Dataset, DatasetMarker, DatasetVersion, ShardBuild
 from governance.releases.crash import crash_point
 from governance.releases.errors import version_fail
 from governance.releases.layout import (
+    CHANGES_PART,
     DATA_DIR,
+    REPOSITORIES_PART,
     dataset_store,
     final_path,
     index_path,
@@ -217,7 +219,7 @@ def _rewrite(shard: ShardBuild) -> tuple[dict[str, int | str], list[FoundMarker]
         with_index = not store.exists(index_file)
         parts = {
             part: shard_part_path(store, version.version, part, shard.name)
-            for part in ("changes", "repositories")
+            for part in (CHANGES_PART, REPOSITORIES_PART)
         }
         decided = time.perf_counter()
         # The index and the parts are small Arrow work: a side thread writes them while
@@ -291,8 +293,9 @@ def _summarise(
     runs = repositories.runs
     if with_index:
         _write_table(store, index_file, repository_index(runs))
-    _write_table(store, parts["changes"], shard_changes(runs, before=before, changed=changed))
-    _write_table(store, parts["repositories"], kept_repositories(runs))
+    changes = shard_changes(runs, before=before, changed=changed)
+    _write_table(store, parts[CHANGES_PART], changes)
+    _write_table(store, parts[REPOSITORIES_PART], kept_repositories(runs))
 
 
 class _Progress:
